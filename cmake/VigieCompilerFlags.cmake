@@ -1,0 +1,17 @@
+# Warning and sanitizer flags, carried by an interface target rather than global flags.
+add_library(vigie_warnings INTERFACE)
+target_compile_options(vigie_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(VIGIE_WERROR)
+  target_compile_options(vigie_warnings INTERFACE -Werror)
+endif()
+
+add_library(vigie_sanitizers INTERFACE)
+if(VIGIE_SANITIZER STREQUAL "address")
+  target_compile_options(vigie_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_link_options(vigie_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(VIGIE_SANITIZER STREQUAL "undefined")
+  target_compile_options(vigie_sanitizers INTERFACE -fsanitize=undefined -fno-omit-frame-pointer)
+  target_link_options(vigie_sanitizers INTERFACE -fsanitize=undefined)
+elseif(NOT VIGIE_SANITIZER STREQUAL "")
+  message(FATAL_ERROR "VIGIE_SANITIZER must be address, undefined or empty, not '${VIGIE_SANITIZER}'")
+endif()

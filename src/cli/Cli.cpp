@@ -1,0 +1,155 @@
+#include "cli/Cli.hpp"
+
+#include <mpi.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "cli/Subcommands.hpp"
+#include "core/Environment.hpp"
+#include "core/Error.hpp"
+#include "core/Log.hpp"
+#include "forecast/ForecastDriver.hpp"
+#include "grid/CityGrid.hpp"
+#include "models/ModelRegistry.hpp"
+#include "vigie/GitHash.hpp"
+
+namespace vigie::cli {
+
+using core::Error;
+using core::ExitCode;
+
+namespace {
+
+constexpr const char* kUsage = R"(Vigie: spatio-temporal incident forecasting on a city grid (MPI + OpenMP + PETSc + HDF5).
+
+Usage:
+  vigie <subcommand> --config FILE.ini [--section.key=value | --section.key value ...] [-petsc_option ...]
+  vigie audit verify FILE
+  vigie --help | --help-config | --version
+
+Subcommands:
+  run            build the grid, advance the enabled models, write <output.dir>/vigie_run.h5 (+ .xmf)
+  check-config   parse and validate the configuration and the grid; print the effective configuration
+  audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
+
+Options on the command line replace the file's values; single-dash options go to PETSc (e.g. -log_view).
+Every subcommand writes under output.dir and appends a record to <output.dir>/audit.jsonl.
+Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 input data error, 4 output error,
+            5 output.dir locked by another run, 6 audit verification failed, 7 numerical failure.
+)";
+
+bool isLongOption(const std::string& s) { return s.size() > 2 && s[0] == '-' && s[1] == '-'; }
+bool isShortOption(const std::string& s) {
+  return s.size() > 1 && s[0] == '-' && s[1] != '-' && !(s[1] >= '0' && s[1] <= '9') && s[1] != '.';
+}
+
+} // namespace
+
+core::OptionSet buildOptionSet() {
+  core::OptionSet options;
+  options.add("output.dir", core::OptionType::Path, "out", "folder every output of the run is written under")
+      .add("run.seed", core::OptionType::UInt, "20170101",
+           "seed of every random stream (streams are keyed by seed, global id and step)");
+  grid::CityGrid::declareOptions(options);
+  forecast::ForecastDriver::declareOptions(options);
+  models::ModelRegistry::instance().declareOptions(options);
+  return options;
+}
+
+CommandLine splitCommandLine(int argc, const char* const* argv) {
+  CommandLine cl;
+  const auto options = buildOptionSet();
+  std::ostringstream original;
+  for (int k = 0; k < argc; ++k) original << (k ? " " : "") << argv[k];
+  cl.original = original.str();
+  for (int k = 1; k < argc; ++k) {
+    const std::string tok = argv[k];
+    const bool has_next = k + 1 < argc;
+    if (tok == "--") throw Error(ExitCode::Usage, "command line: a bare '--' is not accepted");
+    if (isLongOption(tok)) {
+      const auto eq = tok.find('=');
+      const std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      if (key == "help" || key == "help-config" || key == "version") {
+        if (eq != std::string::npos) throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
+        (key == "help" ? cl.help : key == "version" ? cl.version : cl.help_config) = true;
+        continue;
+      }
+      std::string value;
+      if (eq != std::string::npos) {
+        value = tok.substr(eq + 1);
+      } else if (has_next && !isLongOption(argv[k + 1])) {
+        value = argv[++k];
+      } else {
+        throw Error(ExitCode::Usage, "command line: option --" + key + " needs a value");
+      }
+      if (key == "config") {
+        if (!cl.config_file.empty()) throw Error(ExitCode::Usage, "command line: --config given twice");
+        cl.config_file = value;
+      } else if (options.find(key) == nullptr) {
+        throw Error(ExitCode::Usage, "command line: unknown option --" + key + " (see vigie --help-config)");
+      } else {
+        for (const auto& [k2, v2] : cl.overrides) {
+          if (k2 == key) throw Error(ExitCode::Usage, "command line: --" + key + " given twice");
+        }
+        cl.overrides.emplace_back(key, value);
+      }
+    } else if (isShortOption(tok)) {
+      // A PETSc option, with its value when the next token is not an option.
+      cl.petsc_args.push_back(tok);
+      if (has_next && !isLongOption(argv[k + 1]) && !isShortOption(argv[k + 1]) && !cl.positional.empty())
+        cl.petsc_args.emplace_back(argv[++k]);
+    } else {
+      cl.positional.push_back(tok);
+    }
+  }
+  return cl;
+}
+
+int main(int argc, char** argv) {
+  CommandLine cl;
+  try {
+    cl = splitCommandLine(argc, argv);
+  } catch (const Error& e) {
+    std::cerr << "vigie: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  }
+  if (cl.version) {
+    std::cout << "vigie " << core::kVersion << " (git " << core::kGitHash << ")\n";
+    return 0;
+  }
+  if (cl.help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (cl.help_config) {
+    std::cout << buildOptionSet().markdown();
+    return 0;
+  }
+  if (cl.positional.empty()) {
+    std::cerr << kUsage << "\nvigie: no subcommand given\n";
+    return static_cast<int>(ExitCode::Usage);
+  }
+
+  int code = 0;
+  core::Environment env(argc, argv, cl.petsc_args);
+  try {
+    code = runSubcommand(env, cl);
+  } catch (const Error& e) {
+    code = static_cast<int>(e.code());
+    if (e.collective()) {
+      // Every rank threw the same error: report once and finalise cleanly.
+      if (env.rank() == 0) std::cerr << "vigie: " << e.what() << "\n";
+    } else {
+      VIGIE_LOG_ERROR(e.what());
+      MPI_Abort(MPI_COMM_WORLD, code);
+    }
+  } catch (const std::exception& e) {
+    // A throw on one rank would otherwise leave the others waiting in a collective.
+    VIGIE_LOG_ERROR("internal error: " << e.what());
+    MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ExitCode::Internal));
+  }
+  return code;
+}
+
+} // namespace vigie::cli

@@ -1,0 +1,178 @@
+#include "cli/Subcommands.hpp"
+
+#include <iostream>
+
+#include "audit/AuditLog.hpp"
+#include "core/Environment.hpp"
+#include "core/Error.hpp"
+#include "core/Log.hpp"
+#include "core/OutputDir.hpp"
+#include "core/Provenance.hpp"
+#include "core/Timer.hpp"
+#include "forecast/ForecastDriver.hpp"
+#include "grid/CityGrid.hpp"
+
+namespace vigie::cli {
+
+using core::Error;
+using core::ExitCode;
+
+namespace {
+
+/// The input files a configuration names: the config itself and every path option that is a file.
+std::vector<std::filesystem::path> inputFiles(const core::OptionSet& options, const core::Config& config) {
+  std::vector<std::filesystem::path> files;
+  if (!config.file().empty()) files.push_back(config.file());
+  for (const auto& [key, spec] : options.specs()) {
+    if (key == "output.dir") continue;
+    std::vector<std::filesystem::path> candidates;
+    if (spec.type == core::OptionType::Path) candidates.push_back(config.getPath(key));
+    if (spec.type == core::OptionType::List) candidates = config.getPathList(key);
+    for (const auto& p : candidates) {
+      std::error_code ec;
+      if (!p.empty() && std::filesystem::is_regular_file(p, ec)) files.push_back(p);
+    }
+  }
+  return files;
+}
+
+/// Everything a subcommand needs, set up in the same order by each: config, lock, provenance, audit.
+class Session {
+public:
+  Session(const core::Environment& env, const CommandLine& cl, std::string name)
+      : m_env(env),
+        m_name(std::move(name)),
+        m_options(buildOptionSet()),
+        m_config(core::Config::parse(m_options, cl.config_file, cl.overrides)),
+        m_started(core::utcNowIso()) {
+    if (cl.config_file.empty())
+      throw Error(ExitCode::Usage, "vigie " + m_name + " needs --config FILE.ini", true);
+    m_out = std::make_unique<core::OutputDir>(env.comm(), m_config.getPath("output.dir"));
+    m_provenance = core::Provenance::collect(env.comm(), m_config, cl.original);
+  }
+
+  /// Collective. Appends the audit record (rank 0) once the subcommand has finished or failed.
+  void finish(int exit_code, const std::vector<std::string>& outputs, const nlohmann::json& extra) {
+    if (m_env.rank() != 0) return;
+    audit::AuditRecord r;
+    r.subcommand = m_name;
+    r.config_hash = audit::sha256Hex(m_provenance.config_text);
+    for (const auto& f : inputFiles(m_options, m_config)) r.inputs.emplace_back(f.string(), audit::sha256File(f));
+    r.outputs = outputs;
+    r.git_hash = m_provenance.git_hash;
+    r.seed = m_provenance.seed;
+    r.ranks = m_provenance.ranks;
+    r.threads = m_provenance.threads;
+    r.exit_code = exit_code;
+    r.started_utc = m_started;
+    r.finished_utc = core::utcNowIso();
+    r.extra = extra;
+    audit::AuditLog(m_out->file("audit.jsonl")).append(r);
+  }
+
+  [[nodiscard]] const core::Config& config() const { return m_config; }
+  [[nodiscard]] const core::OutputDir& out() const { return *m_out; }
+  [[nodiscard]] const core::Provenance& provenance() const { return m_provenance; }
+
+private:
+  const core::Environment& m_env;
+  std::string m_name;
+  core::OptionSet m_options;
+  core::Config m_config;
+  std::string m_started;
+  std::unique_ptr<core::OutputDir> m_out;
+  core::Provenance m_provenance;
+};
+
+/// Runs `body` and appends the audit record whether it succeeds or throws a collective error.
+template <class Body>
+int audited(Session& session, Body&& body) {
+  std::vector<std::string> outputs;
+  nlohmann::json extra = nlohmann::json::object();
+  try {
+    body(outputs, extra);
+  } catch (const Error& e) {
+    if (e.collective()) {
+      extra["error"] = e.what();
+      session.finish(static_cast<int>(e.code()), outputs, extra);
+    }
+    throw;
+  }
+  session.finish(0, outputs, extra);
+  return 0;
+}
+
+int cmdRun(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "run");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    std::unique_ptr<grid::CityGrid> grid;
+    {
+      core::ScopedTimer t("grid");
+      grid = std::make_unique<grid::CityGrid>(env.comm(), grid::CityGrid::specFromConfig(session.config()));
+    }
+    VIGIE_LOG_INFO("vigie " << session.provenance().version << " (git " << session.provenance().git_hash << "), "
+                            << env.size() << " ranks x " << env.threads() << " threads, seed "
+                            << session.provenance().seed);
+    VIGIE_LOG_INFO("\n" << grid->summary());
+    forecast::ForecastDriver driver(*grid, session.config(), session.provenance());
+    const auto summary = driver.run(session.out().path());
+    outputs = {"vigie_run.h5", "vigie_run.h5.xmf"};
+    extra["active_cells"] = grid->activeCells();
+    extra["active_area"] = grid->activeArea();
+    extra["snapshots"] = summary.snapshots;
+    extra["horizon_days"] = summary.horizon_days;
+    extra["final_intensity_sum"] = summary.final_intensity_sum;
+    VIGIE_LOG_INFO("wrote " << summary.output_file.string() << " (" << summary.snapshots
+                            << " intensity snapshots, models: "
+                            << (summary.models.empty() ? std::string("none") : [&] {
+                                 std::string s;
+                                 for (const auto& m : summary.models) s += (s.empty() ? "" : ",") + m;
+                                 return s;
+                               }())
+                            << ")");
+    core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
+int cmdCheckConfig(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "check-config");
+  return audited(session, [&](std::vector<std::string>& /*outputs*/, nlohmann::json& extra) {
+    const grid::CityGrid grid(env.comm(), grid::CityGrid::specFromConfig(session.config()));
+    // Building the driver instantiates every enabled model, so model options are checked too.
+    const forecast::ForecastDriver driver(grid, session.config(), session.provenance());
+    extra["active_cells"] = grid.activeCells();
+    if (env.rank() == 0) {
+      std::cout << "# effective configuration of " << session.config().file().string() << "\n"
+                << session.provenance().config_text << "\n"
+                << grid.summary() << "\nconfiguration OK\n";
+    }
+  });
+}
+
+int cmdAudit(const core::Environment& env, const CommandLine& cl) {
+  if (cl.positional.size() != 3 || cl.positional[1] != "verify")
+    throw Error(ExitCode::Usage, "usage: vigie audit verify FILE", true);
+  const auto result = audit::verifyAuditLog(cl.positional[2]);
+  if (env.rank() == 0) {
+    if (result.ok) {
+      std::cout << cl.positional[2] << ": OK, " << result.records << " records, hash chain intact\n";
+    } else {
+      std::cerr << "vigie: audit verification FAILED: " << result.reason << "\n";
+    }
+  }
+  return result.ok ? 0 : static_cast<int>(ExitCode::AuditFailed);
+}
+
+} // namespace
+
+int runSubcommand(const core::Environment& env, const CommandLine& cl) {
+  const auto& name = cl.positional.front();
+  if (name != "audit" && cl.positional.size() > 1)
+    throw Error(ExitCode::Usage, "vigie " + name + ": unexpected argument '" + cl.positional[1] + "'", true);
+  if (name == "run") return cmdRun(env, cl);
+  if (name == "check-config") return cmdCheckConfig(env, cl);
+  if (name == "audit") return cmdAudit(env, cl);
+  throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);
+}
+
+} // namespace vigie::cli

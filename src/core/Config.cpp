@@ -1,0 +1,310 @@
+#include "core/Config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/Error.hpp"
+
+namespace po = boost::program_options;
+
+namespace vigie::core {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+const char* typeName(OptionType t) {
+  switch (t) {
+    case OptionType::String: return "string";
+    case OptionType::Int: return "integer";
+    case OptionType::UInt: return "non-negative integer";
+    case OptionType::Double: return "number";
+    case OptionType::Bool: return "boolean";
+    case OptionType::Path: return "path";
+    case OptionType::List: return "comma-separated list";
+  }
+  return "?";
+}
+
+bool parseBool(const std::string& s, bool& out) {
+  std::string v = s;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (v == "true" || v == "yes" || v == "on" || v == "1") {
+    out = true;
+    return true;
+  }
+  if (v == "false" || v == "no" || v == "off" || v == "0") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+template <class T>
+bool parseInteger(const std::string& s, T& out) {
+  const auto* first = s.data();
+  const auto* last = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(first, last, out);
+  return ec == std::errc() && ptr == last && !s.empty();
+}
+
+bool parseDouble(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  const auto* first = s.data();
+  const auto* last = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(first, last, out);
+  return ec == std::errc() && ptr == last && std::isfinite(out);
+}
+
+/// The 1-based line on which `key` (section.name) is set in an INI file, or 0.
+int findKeyLine(const std::filesystem::path& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  std::string section;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+    if (t.front() == '[' && t.back() == ']') {
+      section = trim(t.substr(1, t.size() - 2));
+      continue;
+    }
+    const auto eq = t.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string name = trim(t.substr(0, eq));
+    if ((section.empty() ? name : section + "." + name) == key) return n;
+  }
+  return 0;
+}
+
+std::string where(const std::filesystem::path& file, const std::string& key) {
+  const int line = findKeyLine(file, key);
+  std::ostringstream os;
+  os << file.string();
+  if (line > 0) os << ":" << line;
+  return os.str();
+}
+
+} // namespace
+
+std::string validateOptionValue(OptionType type, const std::string& text) {
+  switch (type) {
+    case OptionType::String:
+    case OptionType::Path:
+    case OptionType::List: return {};
+    case OptionType::Int: {
+      std::int64_t v = 0;
+      return parseInteger(text, v) ? "" : "expected an integer";
+    }
+    case OptionType::UInt: {
+      std::uint64_t v = 0;
+      return parseInteger(text, v) ? "" : "expected a non-negative integer";
+    }
+    case OptionType::Double: {
+      double v = 0;
+      return parseDouble(text, v) ? "" : "expected a finite number";
+    }
+    case OptionType::Bool: {
+      bool v = false;
+      return parseBool(text, v) ? "" : "expected true/false, yes/no, on/off or 1/0";
+    }
+  }
+  return "unknown type";
+}
+
+OptionSet& OptionSet::add(const std::string& key, OptionType type, const std::string& default_text,
+                          const std::string& help) {
+  if (key.find('.') == std::string::npos)
+    throw Error(ExitCode::Internal, "option '" + key + "' must be of the form section.name");
+  const auto reason = validateOptionValue(type, default_text);
+  if (!reason.empty()) throw Error(ExitCode::Internal, "default of option '" + key + "' is invalid: " + reason);
+  const auto [it, inserted] = m_specs.emplace(key, OptionSpec{key, type, default_text, help});
+  if (!inserted && (it->second.type != type || it->second.default_text != default_text))
+    throw Error(ExitCode::Internal, "option '" + key + "' declared twice with different type or default");
+  return *this;
+}
+
+const OptionSpec* OptionSet::find(const std::string& key) const {
+  const auto it = m_specs.find(key);
+  return it == m_specs.end() ? nullptr : &it->second;
+}
+
+po::options_description OptionSet::description() const {
+  po::options_description desc("Vigie configuration");
+  for (const auto& [key, spec] : m_specs) desc.add_options()(key.c_str(), po::value<std::string>(), spec.help.c_str());
+  return desc;
+}
+
+std::string OptionSet::markdown() const {
+  std::ostringstream os;
+  os << "# Configuration reference\n\n"
+     << "Generated by `vigie --help-config --format=markdown`; do not edit by hand.\n\n"
+     << "Options are INI keys: `[section]` then `key = value` sets `section.key`. Any option can be given on the\n"
+     << "command line as `--section.key=value` or `--section.key value`, which replaces the file's value.\n"
+     << "Relative paths in a config file resolve against the file's folder; on the command line, against the\n"
+     << "working directory. Unknown keys and malformed values are errors.\n";
+  std::string section;
+  for (const auto& [key, spec] : m_specs) {
+    const auto s = key.substr(0, key.find('.'));
+    if (s != section) {
+      section = s;
+      os << "\n## [" << section << "]\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+    }
+    os << "| `" << key << "` | " << typeName(spec.type) << " | `" << spec.default_text << "` | " << spec.help << " |\n";
+  }
+  return os.str();
+}
+
+Config Config::parse(const OptionSet& options, const std::filesystem::path& file,
+                     const std::vector<std::pair<std::string, std::string>>& overrides) {
+  Config cfg;
+  cfg.m_options = &options;
+  for (const auto& [key, spec] : options.specs()) cfg.m_values[key] = Value{spec.default_text, Value::Origin::Default};
+
+  if (!file.empty()) {
+    cfg.m_file = std::filesystem::absolute(file).lexically_normal();
+    std::ifstream in(cfg.m_file);
+    if (!in) throw Error(ExitCode::InputData, cfg.m_file.string() + ": cannot open the configuration file", true);
+    po::parsed_options parsed(nullptr);
+    try {
+      parsed = po::parse_config_file(in, options.description(), /*allow_unregistered=*/true);
+    } catch (const po::error& e) {
+      throw Error(ExitCode::Usage, cfg.m_file.string() + ": " + e.what(), true);
+    }
+    std::map<std::string, int> seen;
+    for (const auto& opt : parsed.options) {
+      if (opt.unregistered) {
+        throw Error(ExitCode::Usage,
+                    where(cfg.m_file, opt.string_key) + ": unknown configuration key '" + opt.string_key + "'", true);
+      }
+      if (seen[opt.string_key]++ > 0) {
+        throw Error(ExitCode::Usage,
+                    cfg.m_file.string() + ": key '" + opt.string_key + "' is set more than once", true);
+      }
+      const std::string text = opt.value.empty() ? std::string() : trim(opt.value.front());
+      const auto* spec = options.find(opt.string_key);
+      const auto reason = validateOptionValue(spec->type, text);
+      if (!reason.empty()) {
+        throw Error(ExitCode::Usage,
+                    where(cfg.m_file, opt.string_key) + ": malformed value '" + text + "' for '" + opt.string_key +
+                        "': " + reason,
+                    true);
+      }
+      cfg.m_values[opt.string_key] = Value{text, Value::Origin::File};
+    }
+  }
+
+  for (const auto& [key, text] : overrides) {
+    const auto* spec = options.find(key);
+    if (spec == nullptr) throw Error(ExitCode::Usage, "command line: unknown option '--" + key + "'", true);
+    const auto reason = validateOptionValue(spec->type, text);
+    if (!reason.empty()) {
+      throw Error(ExitCode::Usage,
+                  "command line: malformed value '" + text + "' for '--" + key + "': " + reason, true);
+    }
+    cfg.m_values[key] = Value{trim(text), Value::Origin::CommandLine};
+  }
+  return cfg;
+}
+
+const Config::Value& Config::value(const std::string& key, OptionType expected) const {
+  const auto* spec = m_options->find(key);
+  if (spec == nullptr) throw Error(ExitCode::Internal, "option '" + key + "' was never declared");
+  if (spec->type != expected && !(expected == OptionType::String)) {
+    throw Error(ExitCode::Internal, std::string("option '") + key + "' read as " + typeName(expected) +
+                                        " but declared as " + typeName(spec->type));
+  }
+  return m_values.at(key);
+}
+
+std::string Config::getString(const std::string& key) const { return value(key, OptionType::String).text; }
+
+std::int64_t Config::getInt(const std::string& key) const {
+  std::int64_t v = 0;
+  parseInteger(value(key, OptionType::Int).text, v);
+  return v;
+}
+
+std::uint64_t Config::getUInt(const std::string& key) const {
+  std::uint64_t v = 0;
+  parseInteger(value(key, OptionType::UInt).text, v);
+  return v;
+}
+
+double Config::getDouble(const std::string& key) const {
+  double v = 0;
+  parseDouble(value(key, OptionType::Double).text, v);
+  return v;
+}
+
+bool Config::getBool(const std::string& key) const {
+  bool v = false;
+  parseBool(value(key, OptionType::Bool).text, v);
+  return v;
+}
+
+std::filesystem::path Config::resolve(const std::string& text, Value::Origin origin) const {
+  if (text.empty()) return {};
+  std::filesystem::path p(text);
+  if (p.is_absolute()) return p.lexically_normal();
+  if (origin == Value::Origin::File) return (m_file.parent_path() / p).lexically_normal();
+  return std::filesystem::absolute(p).lexically_normal();
+}
+
+std::filesystem::path Config::getPath(const std::string& key) const {
+  const auto& v = value(key, OptionType::Path);
+  return resolve(v.text, v.origin);
+}
+
+std::vector<std::string> Config::getList(const std::string& key) const {
+  const auto& v = value(key, OptionType::List);
+  std::vector<std::string> out;
+  std::stringstream ss(v.text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<std::filesystem::path> Config::getPathList(const std::string& key) const {
+  const auto& v = value(key, OptionType::List);
+  std::vector<std::filesystem::path> out;
+  for (const auto& item : getList(key)) out.push_back(resolve(item, v.origin));
+  return out;
+}
+
+bool Config::isSet(const std::string& key) const {
+  const auto it = m_values.find(key);
+  return it != m_values.end() && it->second.origin != Value::Origin::Default;
+}
+
+std::string Config::effectiveText() const {
+  std::ostringstream os;
+  std::string section;
+  for (const auto& [key, v] : m_values) {
+    const auto dot = key.find('.');
+    const auto s = key.substr(0, dot);
+    if (s != section) {
+      section = s;
+      os << "[" << section << "]\n";
+    }
+    const auto* spec = m_options->find(key);
+    std::string text = v.text;
+    if (spec != nullptr && spec->type == OptionType::Path) text = resolve(v.text, v.origin).string();
+    os << key.substr(dot + 1) << " = " << text << "\n";
+  }
+  return os.str();
+}
+
+} // namespace vigie::core

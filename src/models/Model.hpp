@@ -1,0 +1,72 @@
+#pragma once
+/// The small interface every risk model implements, so the ForecastDriver can run any of them.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vigie::core {
+class Config;
+}
+namespace vigie::grid {
+class CityGrid;
+}
+namespace vigie::store {
+class FieldFile;
+}
+
+namespace vigie::models {
+
+/// What a model is built from.
+struct ModelContext {
+  const grid::CityGrid& grid;
+  const core::Config& config;
+  std::uint64_t seed;
+};
+
+/// A model owns state fields on the city grid and advances them in time (days). Derived classes implement the
+/// private virtuals; callers use the public non-virtual functions, which check preconditions and time the call.
+class Model {
+public:
+  explicit Model(std::string name) : m_name(std::move(name)) {}
+  virtual ~Model() = default;
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  [[nodiscard]] const std::string& name() const noexcept { return m_name; }
+  /// Model time in days since the run's start.
+  [[nodiscard]] double time() const noexcept { return m_time; }
+
+  /// Collective. Advances from t0 (must equal time()) to t1 >= t0.
+  void advance(double t0, double t1);
+  /// Collective. Event counts observed in each owned cell during [t0, t1) (owned-box order). Models that are
+  /// driven by events (self-excitation, attractiveness) take them in; others ignore them.
+  void observe(double t0, double t1, std::span<const double> owned_counts);
+
+  /// Names of the state fields (each one double per cell), in a fixed order.
+  [[nodiscard]] virtual std::vector<std::string> stateNames() const = 0;
+  /// Not collective. Copies a state field's owned values out / in (owned-box order).
+  virtual void getState(const std::string& state, std::span<double> owned) const = 0;
+  virtual void setState(const std::string& state, std::span<const double> owned) = 0;
+  /// Not collective. Adds the model's expected events per cell per day at time() to `owned`.
+  virtual void contributeIntensity(std::span<double> owned) const = 0;
+
+  /// Collective. Writes every state field as /fields/<model>.<state> and the model time as an attribute.
+  void saveCheckpoint(store::FieldFile& file) const;
+  /// Collective. Restores the state and time written by saveCheckpoint (at any rank count).
+  void loadCheckpoint(const store::FieldFile& file);
+
+protected:
+  /// The grid the model lives on (set by derived constructors through ModelContext).
+  void setTime(double t) noexcept { m_time = t; }
+
+private:
+  virtual void doAdvance(double t0, double t1) = 0;
+  virtual void doObserve(double /*t0*/, double /*t1*/, std::span<const double> /*owned_counts*/) {}
+  [[nodiscard]] virtual const grid::CityGrid& grid() const = 0;
+
+  std::string m_name;
+  double m_time = 0.0;
+};
+
+} // namespace vigie::models

@@ -1,0 +1,59 @@
+#include "models/ModelRegistry.hpp"
+
+#include "core/Config.hpp"
+#include "core/Error.hpp"
+#include "models/excitation/ExcitationModel.hpp"
+
+namespace vigie::models {
+
+namespace {
+
+ModelRegistry makeBuiltins() {
+  ModelRegistry r;
+  r.add("excitation",
+        "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
+        &ExcitationModel::declareOptions,
+        [](const ModelContext& c) { return std::make_unique<ExcitationModel>(c); });
+  return r;
+}
+
+} // namespace
+
+const ModelRegistry& ModelRegistry::instance() {
+  static const ModelRegistry registry = makeBuiltins();
+  return registry;
+}
+
+void ModelRegistry::add(const std::string& name, const std::string& summary, Declare declare, Factory factory) {
+  if (!m_entries.emplace(name, Entry{summary, std::move(declare), std::move(factory)}).second)
+    throw core::Error(core::ExitCode::Internal, "model '" + name + "' registered twice");
+}
+
+std::unique_ptr<Model> ModelRegistry::create(const std::string& name, const ModelContext& context) const {
+  const auto it = m_entries.find(name);
+  if (it == m_entries.end()) {
+    std::string known;
+    for (const auto& [n, e] : m_entries) known += (known.empty() ? "" : ", ") + n;
+    throw core::Error(core::ExitCode::Usage, "models.enabled: unknown model '" + name + "' (known: " + known + ")",
+                      true);
+  }
+  return it->second.factory(context);
+}
+
+std::vector<std::string> ModelRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, e] : m_entries) out.push_back(n);
+  return out;
+}
+
+const std::string& ModelRegistry::summary(const std::string& name) const { return m_entries.at(name).summary; }
+
+void ModelRegistry::declareOptions(core::OptionSet& options) const {
+  std::string known;
+  for (const auto& [n, e] : m_entries) known += (known.empty() ? "" : ", ") + n;
+  options.add("models.enabled", core::OptionType::List, "",
+              "comma-separated models the run advances and whose intensities it sums (known: " + known + ")");
+  for (const auto& [n, e] : m_entries) e.declare(options);
+}
+
+} // namespace vigie::models

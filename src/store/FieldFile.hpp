@@ -1,0 +1,111 @@
+#pragma once
+/// Parallel HDF5 files of fields distributed over MPI ranks in rectangular boxes, with an XDMF sidecar.
+#include <mpi.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "store/GridGeometry.hpp"
+#include "store/H5Handle.hpp"
+#include "store/Xdmf.hpp"
+
+namespace vigie::store {
+
+/// Per-field metadata, stored as the dataset attributes units, long_name and _FillValue.
+struct FieldMeta {
+  std::string units;
+  std::string description;
+  double fill = 0;  ///< HDF5 fill value and _FillValue, converted to the field's type
+};
+
+/// An HDF5 file of distributed fields: /grid holds the geometry, /fields/<name> the [ny][nx] or [nt][ny][nx]
+/// datasets. A new file is written under "<path>.tmp-<unique>" and renamed to <path> by commit(), so a crash
+/// never leaves a truncated file under the real name; destroying it without commit() removes the temporary file.
+/// Every function that touches the file is collective over the communicator it was made with, which must
+/// outlive the object. Element types T: double, float, std::int32_t, std::int64_t, std::uint8_t.
+class FieldFile {
+ public:
+  /// Collective. Creates the temporary file with the MPI-IO driver and writes the root attribute schema
+  /// ("vigie.fields/1") and the group /grid with attributes epsg, crs, x0, y0, cell_m, nx, ny, boundary, row_order.
+  static FieldFile create(MPI_Comm comm, const std::filesystem::path& path, const GridGeometry& g);
+  /// Collective. Opens an existing field file read-only and reads its geometry; Error(InputData) if it is not one.
+  static FieldFile open(MPI_Comm comm, const std::filesystem::path& path);
+
+  /// Not collective. Closes the file; an uncommitted new file is deleted (see the .cpp for the unwinding case).
+  ~FieldFile();
+  FieldFile(FieldFile&& other) noexcept;
+  FieldFile& operator=(FieldFile&&) = delete;
+  FieldFile(const FieldFile&) = delete;
+  FieldFile& operator=(const FieldFile&) = delete;
+
+  /// Collective. Writes /fields/<name> [ny][nx] from this rank's box (local.size() == box.cells()).
+  template <class T>
+  void write2d(const std::string& name, const Box& box, std::span<const T> local, const FieldMeta& meta);
+  /// Collective. Writes /fields/<name> [nt][ny][nx]; local data is t-major: [t][j-j0][i-i0].
+  template <class T>
+  void write3d(const std::string& name, int nt, const Box& box, std::span<const T> local, const FieldMeta& meta);
+  /// Collective. Reads `box` of a 2-D field; any box works, the file does not remember the writer's split.
+  template <class T>
+  [[nodiscard]] std::vector<T> read2d(const std::string& name, const Box& box) const;
+  /// Collective. Reads `box` of a 3-D field for every time index ([t][j-j0][i-i0]); stores nt if nt_out is set.
+  template <class T>
+  [[nodiscard]] std::vector<T> read3d(const std::string& name, const Box& box, int* nt_out) const;
+
+  /// Collective. Sets a string attribute on the root (provenance: git hash, config text); same value on all ranks.
+  void setAttribute(const std::string& name, const std::string& value);
+  /// Collective. Sets a double attribute on the root; same value on all ranks.
+  void setAttribute(const std::string& name, double value);
+  /// Collective. Sets an integer attribute on the root; same value on all ranks.
+  void setAttribute(const std::string& name, std::int64_t value);
+  /// Collective. Reads a string attribute of the root; Error(InputData) if it is absent or not a string.
+  [[nodiscard]] std::string stringAttribute(const std::string& name) const;
+  /// Collective. Reads a numeric attribute of the root as double; Error(InputData) if absent or not numeric.
+  [[nodiscard]] double doubleAttribute(const std::string& name) const;
+  /// Collective. Reads an integer attribute of the root; Error(InputData) if absent or not an integer.
+  [[nodiscard]] std::int64_t intAttribute(const std::string& name) const;
+
+  /// Not collective. The grid geometry written by create() or read by open().
+  [[nodiscard]] GridGeometry geometry() const { return m_geometry; }
+  /// Collective. Whether /fields/<name> exists.
+  [[nodiscard]] bool hasField(const std::string& name) const;
+  /// Collective. Names of the datasets under /fields, in name order.
+  [[nodiscard]] std::vector<std::string> fieldNames() const;
+
+  /// Collective. Closes the file, renames the temporary file to path() (rank 0, after a barrier) and writes the
+  /// XDMF sidecar xdmfPath() (rank 0, also through a rename). The object cannot be used for I/O afterwards.
+  void commit();
+
+  /// Not collective. The file's real name.
+  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+  /// Not collective. Where a new file lives until commit(); empty for a file opened for reading.
+  [[nodiscard]] const std::filesystem::path& tempPath() const { return m_temp; }
+  /// Not collective. The sidecar written by commit(): "<path>.xmf".
+  [[nodiscard]] std::filesystem::path xdmfPath() const;
+
+ private:
+  FieldFile(MPI_Comm comm, std::filesystem::path path);
+
+  void requireOpen(const char* what) const;
+  void requireWritable(const char* what) const;
+  // nt is 0 for a 2-D field; `fill` points to meta.fill converted to the element type.
+  void writeField(const std::string& name, bool is_3d, int nt, const Box& box, const void* data,
+                  std::size_t count, hid_t type, const void* fill, const FieldMeta& meta, const char* xdmf_type,
+                  int precision);
+  template <class T>
+  std::vector<T> readField(const std::string& name, const Box& box, bool want_3d, int* nt_out) const;
+
+  MPI_Comm m_comm = MPI_COMM_NULL;
+  int m_rank = 0;
+  std::filesystem::path m_path;
+  std::filesystem::path m_temp;
+  GridGeometry m_geometry;
+  H5Handle m_file;
+  bool m_writable = false;
+  bool m_owns_temp = false;  // rank 0 deletes m_temp on destruction until commit() has renamed it
+  std::vector<XdmfField> m_fields;  // what the sidecar lists: the fields written through this object
+};
+
+}  // namespace vigie::store
