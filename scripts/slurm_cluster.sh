@@ -156,6 +156,15 @@ print_log_tails() {
     done
 }
 
+# Report MESSAGE with the daemon logs, then undo the partial start (munged included, if this script started it).
+start_failed() {
+    local dir=$1 message=$2
+    echo "slurm_cluster: error: ${message}" >&2
+    print_log_tails "${dir}"
+    cmd_stop "${dir}" >/dev/null 2>&1 || true
+    exit 1
+}
+
 node_state() {
     SLURM_CONF="$1/slurm.conf" sinfo -h -N -n localhost -o '%T' 2>/dev/null | head -n 1
 }
@@ -178,14 +187,8 @@ cmd_start() {
         ports=$(choose_ports)
         # shellcheck disable=SC2086
         write_config "${dir}" ${ports}
-        slurmctld -c -f "${dir}/slurm.conf" || {
-            print_log_tails "${dir}"
-            die "slurmctld failed to start"
-        }
-        slurmd -N localhost -f "${dir}/slurm.conf" || {
-            print_log_tails "${dir}"
-            die "slurmd failed to start"
-        }
+        slurmctld -c -f "${dir}/slurm.conf" || start_failed "${dir}" "slurmctld failed to start"
+        slurmd -N localhost -f "${dir}/slurm.conf" || start_failed "${dir}" "slurmd failed to start"
         log "started slurmctld and slurmd (ports ${ports})"
     fi
 
@@ -196,10 +199,7 @@ cmd_start() {
         sleep 0.2
     done
     if [[ ${state} != idle && ${state} != mixed && ${state} != allocated ]]; then
-        echo "slurm_cluster: error: node localhost not idle after ${START_TIMEOUT_S} s (state: '${state:-none}')" >&2
-        print_log_tails "${dir}"
-        cmd_stop "${dir}" >/dev/null 2>&1 || true
-        exit 1
+        start_failed "${dir}" "node localhost not idle after ${START_TIMEOUT_S} s (state: '${state:-none}')"
     fi
     log "node localhost is ${state}"
     echo "export SLURM_CONF=${dir}/slurm.conf"
@@ -250,7 +250,7 @@ cmd_stop() {
             kill -TERM "${pid}"
             local i
             for ((i = 0; i < 50; ++i)); do
-                [[ -d /proc/${pid} ]] || break
+                pid_alive "${dir}/run/munged.started" munged || break
                 sleep 0.1
             done
             log "stopped munged (pid ${pid})"

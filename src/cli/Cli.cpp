@@ -21,7 +21,8 @@ using core::ExitCode;
 
 namespace {
 
-constexpr const char* kUsage = R"(Vigie: spatio-temporal incident forecasting on a city grid (MPI + OpenMP + PETSc + HDF5).
+constexpr const char* kUsage =
+    R"(Vigie: spatio-temporal incident forecasting on a city grid (MPI + OpenMP + PETSc + HDF5).
 
 Usage:
   vigie <subcommand> --config FILE.ini [--section.key=value | --section.key value ...] [-petsc_option ...]
@@ -39,12 +40,14 @@ Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 input data error, 4 
             5 output.dir locked by another run, 6 audit verification failed, 7 numerical failure.
 )";
 
-bool isLongOption(const std::string& s) { return s.size() > 2 && s[0] == '-' && s[1] == '-'; }
+bool isLongOption(const std::string& s) {
+  return s.size() > 2 && s[0] == '-' && s[1] == '-';
+}
 bool isShortOption(const std::string& s) {
   return s.size() > 1 && s[0] == '-' && s[1] != '-' && !(s[1] >= '0' && s[1] <= '9') && s[1] != '.';
 }
 
-} // namespace
+}  // namespace
 
 core::OptionSet buildOptionSet() {
   core::OptionSet options;
@@ -71,7 +74,8 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       const auto eq = tok.find('=');
       const std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       if (key == "help" || key == "help-config" || key == "version") {
-        if (eq != std::string::npos) throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
+        if (eq != std::string::npos)
+          throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
         (key == "help" ? cl.help : key == "version" ? cl.version : cl.help_config) = true;
         continue;
       }
@@ -152,4 +156,4 @@ int main(int argc, char** argv) {
   return code;
 }
 
-} // namespace vigie::cli
+}  // namespace vigie::cli

@@ -10,10 +10,10 @@ namespace vigie::cli {
 
 /// The command line split into its parts before MPI starts.
 struct CommandLine {
-  std::vector<std::string> positional;                        ///< subcommand and its arguments
-  std::string config_file;                                    ///< --config
-  std::vector<std::pair<std::string, std::string>> overrides; ///< --section.key=value
-  std::vector<std::string> petsc_args;                        ///< single-dash options, passed to PETSc
+  std::vector<std::string> positional;                         ///< subcommand and its arguments
+  std::string config_file;                                     ///< --config
+  std::vector<std::pair<std::string, std::string>> overrides;  ///< --section.key=value
+  std::vector<std::string> petsc_args;                         ///< single-dash options, passed to PETSc
   bool help = false;
   bool help_config = false;
   bool version = false;
@@ -29,4 +29,4 @@ core::OptionSet buildOptionSet();
 /// The whole program; returns the process exit code.
 int main(int argc, char** argv);
 
-} // namespace vigie::cli
+}  // namespace vigie::cli

@@ -38,7 +38,7 @@ std::vector<std::filesystem::path> inputFiles(const core::OptionSet& options, co
 
 /// Everything a subcommand needs, set up in the same order by each: config, lock, provenance, audit.
 class Session {
-public:
+ public:
   Session(const core::Environment& env, const CommandLine& cl, std::string name)
       : m_env(env),
         m_name(std::move(name)),
@@ -57,7 +57,8 @@ public:
     audit::AuditRecord r;
     r.subcommand = m_name;
     r.config_hash = audit::sha256Hex(m_provenance.config_text);
-    for (const auto& f : inputFiles(m_options, m_config)) r.inputs.emplace_back(f.string(), audit::sha256File(f));
+    for (const auto& f : inputFiles(m_options, m_config))
+      r.inputs.emplace_back(f.string(), audit::sha256File(f));
     r.outputs = outputs;
     r.git_hash = m_provenance.git_hash;
     r.seed = m_provenance.seed;
@@ -74,7 +75,7 @@ public:
   [[nodiscard]] const core::OutputDir& out() const { return *m_out; }
   [[nodiscard]] const core::Provenance& provenance() const { return m_provenance; }
 
-private:
+ private:
   const core::Environment& m_env;
   std::string m_name;
   core::OptionSet m_options;
@@ -110,8 +111,8 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
       core::ScopedTimer t("grid");
       grid = std::make_unique<grid::CityGrid>(env.comm(), grid::CityGrid::specFromConfig(session.config()));
     }
-    VIGIE_LOG_INFO("vigie " << session.provenance().version << " (git " << session.provenance().git_hash << "), "
-                            << env.size() << " ranks x " << env.threads() << " threads, seed "
+    VIGIE_LOG_INFO("vigie " << session.provenance().version << " (git " << session.provenance().git_hash
+                            << "), " << env.size() << " ranks x " << env.threads() << " threads, seed "
                             << session.provenance().seed);
     VIGIE_LOG_INFO("\n" << grid->summary());
     forecast::ForecastDriver driver(*grid, session.config(), session.provenance());
@@ -163,7 +164,7 @@ int cmdAudit(const core::Environment& env, const CommandLine& cl) {
   return result.ok ? 0 : static_cast<int>(ExitCode::AuditFailed);
 }
 
-} // namespace
+}  // namespace
 
 int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   const auto& name = cl.positional.front();
@@ -175,4 +176,4 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);
 }
 
-} // namespace vigie::cli
+}  // namespace vigie::cli

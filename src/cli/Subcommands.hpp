@@ -11,4 +11,4 @@ namespace vigie::cli {
 /// Collective. Runs the subcommand named in cl.positional and returns the exit code.
 int runSubcommand(const core::Environment& env, const CommandLine& cl);
 
-} // namespace vigie::cli
+}  // namespace vigie::cli

@@ -25,9 +25,10 @@ struct OptionSpec {
 /// The catalogue of every option Vigie knows. Components declare their options next to their code
 /// (`CityGrid::declareOptions(OptionSet&)`), and the CLI gathers them before parsing.
 class OptionSet {
-public:
+ public:
   /// Adds an option; a key declared twice with a different type or default is a programming error.
-  OptionSet& add(const std::string& key, OptionType type, const std::string& default_text, const std::string& help);
+  OptionSet& add(const std::string& key, OptionType type, const std::string& default_text,
+                 const std::string& help);
   [[nodiscard]] const std::map<std::string, OptionSpec>& specs() const { return m_specs; }
   [[nodiscard]] const OptionSpec* find(const std::string& key) const;
   /// The Boost description: every option as a string value (types are checked by Config).
@@ -35,17 +36,17 @@ public:
   /// Markdown reference of every option, grouped by section (the source of docs/config.md).
   [[nodiscard]] std::string markdown() const;
 
-private:
+ private:
   std::map<std::string, OptionSpec> m_specs;
 };
 
 /// Parsed, validated configuration. Immutable once built; every rank parses the same inputs identically.
 class Config {
-public:
+ public:
   /// Not collective. Parses `file` (may be empty: defaults and overrides only) and the command-line overrides
-  /// (each "key=value"; a command-line value replaces the file's). Throws Error(Usage) naming the key, the file
-  /// and the line for an unknown key, a malformed value or a duplicated key; Error(InputData) if the file cannot
-  /// be read.
+  /// (each "key=value"; a command-line value replaces the file's). Throws Error(Usage) naming the key, the
+  /// file and the line for an unknown key, a malformed value or a duplicated key; Error(InputData) if the
+  /// file cannot be read.
   static Config parse(const OptionSet& options, const std::filesystem::path& file,
                       const std::vector<std::pair<std::string, std::string>>& overrides);
 
@@ -68,7 +69,7 @@ public:
   [[nodiscard]] std::string effectiveText() const;
   [[nodiscard]] const std::filesystem::path& file() const { return m_file; }
 
-private:
+ private:
   struct Value {
     std::string text;
     enum class Origin { Default, File, CommandLine } origin = Origin::Default;
@@ -84,4 +85,4 @@ private:
 /// Checks that `text` is a valid value of `type`; returns an empty string or the reason it is not.
 std::string validateOptionValue(OptionType type, const std::string& text);
 
-} // namespace vigie::core
+}  // namespace vigie::core

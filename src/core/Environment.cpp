@@ -50,4 +50,4 @@ int worldRank() noexcept {
   return rank;
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

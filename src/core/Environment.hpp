@@ -10,7 +10,7 @@ namespace vigie::core {
 /// Owns MPI (initialised with MPI_THREAD_FUNNELED for OpenMP inside a rank) and PETSc.
 /// Construct once in main; PETSc receives only the single-dash options the CLI passed through.
 class Environment {
-public:
+ public:
   /// Collective on MPI_COMM_WORLD. `petsc_args` are the options for PetscInitialize (argv[0] excluded).
   Environment(int& argc, char**& argv, const std::vector<std::string>& petsc_args);
   ~Environment();
@@ -24,7 +24,7 @@ public:
   /// OpenMP threads per rank (omp_get_max_threads at start-up).
   [[nodiscard]] int threads() const noexcept { return m_threads; }
 
-private:
+ private:
   MPI_Comm m_comm = MPI_COMM_NULL;
   int m_rank = 0;
   int m_size = 1;
@@ -35,4 +35,4 @@ private:
 /// Rank in MPI_COMM_WORLD, or 0 before MPI is initialised.
 int worldRank() noexcept;
 
-} // namespace vigie::core
+}  // namespace vigie::core

@@ -32,4 +32,4 @@ void throwHdf5Error(const char* expr, const char* file, int line) {
   throw Error(ExitCode::Io, os.str());
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

@@ -22,13 +22,13 @@ enum class ExitCode : int {
 /// (for instance a configuration error found while every rank parses the same file); main then
 /// finalises cleanly instead of calling MPI_Abort.
 class Error : public std::runtime_error {
-public:
+ public:
   Error(ExitCode code, const std::string& what, bool collective = false)
       : std::runtime_error(what), m_code(code), m_collective(collective) {}
   [[nodiscard]] ExitCode code() const noexcept { return m_code; }
   [[nodiscard]] bool collective() const noexcept { return m_collective; }
 
-private:
+ private:
   ExitCode m_code;
   bool m_collective;
 };
@@ -37,27 +37,26 @@ private:
 [[noreturn]] void throwPetscError(int err, const char* expr, const char* file, int line);
 [[noreturn]] void throwHdf5Error(const char* expr, const char* file, int line);
 
-} // namespace vigie::core
+}  // namespace vigie::core
 
 /// Throws vigie::core::Error if an MPI call does not return MPI_SUCCESS.
-#define VIGIE_CHECK_MPI(expr)                                                                      \
-  do {                                                                                             \
-    const int vigie_mpi_err_ = (expr);                                                             \
+#define VIGIE_CHECK_MPI(expr)                                                                         \
+  do {                                                                                                \
+    const int vigie_mpi_err_ = (expr);                                                                \
     if (vigie_mpi_err_ != 0) ::vigie::core::throwMpiError(vigie_mpi_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 /// Throws vigie::core::Error if a PETSc call returns a non-zero PetscErrorCode.
-#define VIGIE_CHECK_PETSC(expr)                                                                    \
-  do {                                                                                             \
-    const int vigie_petsc_err_ = static_cast<int>(expr);                                           \
-    if (vigie_petsc_err_ != 0)                                                                     \
-      ::vigie::core::throwPetscError(vigie_petsc_err_, #expr, __FILE__, __LINE__);                 \
+#define VIGIE_CHECK_PETSC(expr)                                                                             \
+  do {                                                                                                      \
+    const int vigie_petsc_err_ = static_cast<int>(expr);                                                    \
+    if (vigie_petsc_err_ != 0) ::vigie::core::throwPetscError(vigie_petsc_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 /// Throws vigie::core::Error if an HDF5 call returns a negative value (herr_t or hid_t).
-#define VIGIE_CHECK_H5(expr)                                                                       \
-  ([&]() {                                                                                         \
-    auto vigie_h5_ret_ = (expr);                                                                   \
-    if (vigie_h5_ret_ < 0) ::vigie::core::throwHdf5Error(#expr, __FILE__, __LINE__);               \
-    return vigie_h5_ret_;                                                                          \
+#define VIGIE_CHECK_H5(expr)                                                         \
+  ([&]() {                                                                           \
+    auto vigie_h5_ret_ = (expr);                                                     \
+    if (vigie_h5_ret_ < 0) ::vigie::core::throwHdf5Error(#expr, __FILE__, __LINE__); \
+    return vigie_h5_ret_;                                                            \
   }())

@@ -28,17 +28,23 @@ LogLevel& threshold() {
 
 const char* tag(LogLevel level) {
   switch (level) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warning: return "warning";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warning:
+      return "warning";
+    case LogLevel::Error:
+      return "error";
   }
   return "?";
 }
 
-} // namespace
+}  // namespace
 
-void setLogLevel(LogLevel level) { threshold() = level; }
+void setLogLevel(LogLevel level) {
+  threshold() = level;
+}
 
 std::string utcNowIso() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -61,4 +67,4 @@ void logMessage(LogLevel level, const std::string& message) {
   os << "[" << utcNowIso() << "] " << tag(level) << ": " << message << std::endl;
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

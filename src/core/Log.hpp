@@ -14,13 +14,13 @@ void setLogLevel(LogLevel level);
 /// Current UTC time as ISO-8601 with seconds, e.g. 2026-11-29T06:58:00Z.
 std::string utcNowIso();
 
-} // namespace vigie::core
+}  // namespace vigie::core
 
-#define VIGIE_LOG_(level, expr)                                                                    \
-  do {                                                                                             \
-    std::ostringstream vigie_log_os_;                                                              \
-    vigie_log_os_ << expr;                                                                         \
-    ::vigie::core::logMessage(level, vigie_log_os_.str());                                         \
+#define VIGIE_LOG_(level, expr)                            \
+  do {                                                     \
+    std::ostringstream vigie_log_os_;                      \
+    vigie_log_os_ << expr;                                 \
+    ::vigie::core::logMessage(level, vigie_log_os_.str()); \
   } while (0)
 #define VIGIE_LOG_DEBUG(expr) VIGIE_LOG_(::vigie::core::LogLevel::Debug, expr)
 #define VIGIE_LOG_INFO(expr) VIGIE_LOG_(::vigie::core::LogLevel::Info, expr)

@@ -44,8 +44,9 @@ OutputDir::OutputDir(MPI_Comm comm, std::filesystem::path dir) : m_dir(std::move
   if (status == 1) throw Error(ExitCode::Io, m_dir.string() + ": cannot create the output folder", true);
   if (status == 2) {
     throw Error(ExitCode::Locked,
-                m_dir.string() + ": another Vigie run holds this output folder (lock file .vigie.lock); "
-                                 "wait for it or choose another output.dir",
+                m_dir.string() +
+                    ": another Vigie run holds this output folder (lock file .vigie.lock); "
+                    "wait for it or choose another output.dir",
                 true);
   }
 }
@@ -57,4 +58,4 @@ OutputDir::~OutputDir() {
   }
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

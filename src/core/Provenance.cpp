@@ -26,4 +26,4 @@ Provenance Provenance::collect(MPI_Comm comm, const Config& config, const std::s
   return p;
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

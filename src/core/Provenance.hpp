@@ -26,4 +26,4 @@ struct Provenance {
   static Provenance collect(MPI_Comm comm, const Config& config, const std::string& command_line);
 };
 
-} // namespace vigie::core
+}  // namespace vigie::core

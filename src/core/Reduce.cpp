@@ -27,15 +27,16 @@ double orderedSum(MPI_Comm comm, std::span<const std::int64_t> global_index, std
   }
   std::vector<std::int64_t> all_idx(static_cast<std::size_t>(total));
   std::vector<double> all_val(static_cast<std::size_t>(total));
-  VIGIE_CHECK_MPI(MPI_Gatherv(global_index.data(), n, MPI_INT64_T, all_idx.data(), counts.data(), displs.data(),
-                              MPI_INT64_T, 0, comm));
+  VIGIE_CHECK_MPI(MPI_Gatherv(global_index.data(), n, MPI_INT64_T, all_idx.data(), counts.data(),
+                              displs.data(), MPI_INT64_T, 0, comm));
   VIGIE_CHECK_MPI(MPI_Gatherv(values.data(), n, MPI_DOUBLE, all_val.data(), counts.data(), displs.data(),
                               MPI_DOUBLE, 0, comm));
   double sum = 0.0;
   if (rank == 0) {
     std::vector<std::size_t> order(all_idx.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return all_idx[a] < all_idx[b]; });
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return all_idx[a] < all_idx[b]; });
     for (const auto k : order) sum += all_val[k];
   }
   VIGIE_CHECK_MPI(MPI_Bcast(&sum, 1, MPI_DOUBLE, 0, comm));
@@ -67,4 +68,4 @@ bool anyTrue(MPI_Comm comm, bool local) {
   return out != 0;
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

@@ -21,4 +21,4 @@ double minDouble(MPI_Comm comm, double local);
 /// Collective. True on every rank if `local` is true on any rank.
 bool anyTrue(MPI_Comm comm, bool local);
 
-} // namespace vigie::core
+}  // namespace vigie::core

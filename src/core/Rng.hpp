@@ -10,7 +10,7 @@ namespace vigie::core {
 /// One stream of Philox4x32-10 draws. The key is the 64-bit seed; the counter holds the 64-bit global id,
 /// the step and a draw index, so a stream yields 2^32 x 4 draws before it would repeat.
 class RandomStream {
-public:
+ public:
   RandomStream(std::uint64_t seed, std::uint64_t global_id, std::uint32_t step) noexcept;
 
   /// Next 32 random bits.
@@ -22,7 +22,7 @@ public:
   /// Poisson deviate with the given mean (mean >= 0): inversion below 10, PTRS (Hormann 1993) above.
   std::uint64_t poisson(double mean) noexcept;
 
-private:
+ private:
   void refill() noexcept;
   r123::Philox4x32 m_gen;
   r123::Philox4x32::key_type m_key{};
@@ -31,4 +31,4 @@ private:
   int m_used = 4;
 };
 
-} // namespace vigie::core
+}  // namespace vigie::core

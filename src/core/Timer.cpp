@@ -53,8 +53,10 @@ void TimerRegistry::report(MPI_Comm comm) const {
     MPI_Reduce(&t, &tmin, 1, MPI_DOUBLE, MPI_MIN, 0, comm);
     MPI_Reduce(&t, &tmax, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
     MPI_Reduce(&calls, &cmax, 1, MPI_LONG, MPI_MAX, 0, comm);
-    if (rank == 0) VIGIE_LOG_INFO("timer " << name << ": calls " << cmax << ", min " << tmin << " s, max " << tmax << " s");
+    if (rank == 0)
+      VIGIE_LOG_INFO("timer " << name << ": calls " << cmax << ", min " << tmin << " s, max " << tmax
+                              << " s");
   }
 }
 
-} // namespace vigie::core
+}  // namespace vigie::core

@@ -22,11 +22,14 @@ using core::ExitCode;
 
 void ForecastDriver::declareOptions(core::OptionSet& options) {
   using core::OptionType;
-  options.add("run.horizon_days", OptionType::Double, "0", "length of the run in days (0: write the initial state only)")
+  options
+      .add("run.horizon_days", OptionType::Double, "0",
+           "length of the run in days (0: write the initial state only)")
       .add("run.output_every_days", OptionType::Double, "1", "interval between intensity snapshots, days");
 }
 
-ForecastDriver::ForecastDriver(const grid::CityGrid& grid, const core::Config& config, core::Provenance provenance)
+ForecastDriver::ForecastDriver(const grid::CityGrid& grid, const core::Config& config,
+                               core::Provenance provenance)
     : m_grid(grid),
       m_config(config),
       m_provenance(std::move(provenance)),
@@ -96,11 +99,13 @@ RunSummary ForecastDriver::run(const std::filesystem::path& output_dir) {
     for (const auto& m : m_models) m->advance(t, t_next);
     t = t_next;
     snapshot(t);
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     const double eta = t > 0 ? elapsed * (m_horizon - t) / t : 0.0;
     std::ostringstream os;
     os << std::fixed << std::setprecision(3) << "day " << t << " / " << m_horizon << ", expected events/day "
-       << summary.final_intensity_sum << ", elapsed " << std::setprecision(1) << elapsed << " s, ETA " << eta << " s";
+       << summary.final_intensity_sum << ", elapsed " << std::setprecision(1) << elapsed << " s, ETA " << eta
+       << " s";
     VIGIE_LOG_INFO(os.str());
   }
   summary.snapshots = static_cast<int>(times.size());
@@ -143,4 +148,4 @@ void writeProvenance(store::FieldFile& file, const core::Provenance& p) {
   file.setAttribute("seed", static_cast<std::int64_t>(p.seed));
 }
 
-} // namespace vigie::forecast
+}  // namespace vigie::forecast

@@ -1,5 +1,6 @@
 #pragma once
-/// The one time loop of a Vigie run: advance the enabled models, aggregate their intensities, write on schedule.
+/// The one time loop of a Vigie run: advance the enabled models, aggregate their intensities, write on
+/// schedule.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,7 +12,7 @@
 namespace vigie::core {
 class Config;
 class OptionSet;
-} // namespace vigie::core
+}  // namespace vigie::core
 namespace vigie::grid {
 class CityGrid;
 }
@@ -32,10 +33,10 @@ struct RunSummary {
 
 /// Runs the enabled models on the grid from day 0 to run.horizon_days and writes `<output.dir>/vigie_run.h5`:
 /// /fields/mask, /fields/observations (counts observed so far; empty until an observation store is attached),
-/// /fields/intensity [nt][ny][nx] (expected events per cell per day at each output time), the grid geometry and
-/// the run's provenance.
+/// /fields/intensity [nt][ny][nx] (expected events per cell per day at each output time), the grid geometry
+/// and the run's provenance.
 class ForecastDriver {
-public:
+ public:
   static void declareOptions(core::OptionSet& options);
 
   /// Collective. Creates the enabled models from the registry.
@@ -47,7 +48,7 @@ public:
 
   [[nodiscard]] std::vector<models::Model*> models() const;
 
-private:
+ private:
   void aggregate(std::vector<double>& intensity) const;
 
   const grid::CityGrid& m_grid;
@@ -61,4 +62,4 @@ private:
 /// Collective. Writes the provenance attributes (version, git hash, config, ranks, threads, seed) to a file.
 void writeProvenance(store::FieldFile& file, const core::Provenance& p);
 
-} // namespace vigie::forecast
+}  // namespace vigie::forecast

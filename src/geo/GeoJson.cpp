@@ -112,7 +112,7 @@ int readCrs(const json& crs) {
     }
   }
   if (name == nullptr)
-    throw FormatError{"\"crs\" is not a named CRS ({\"type\":\"name\",\"properties\":{\"name\":...}})"};
+    throw FormatError{R"("crs" is not a named CRS ({"type":"name","properties":{"name":...}}))"};
   const std::string text = name->get<std::string>();
   if (text == "urn:ogc:def:crs:OGC:1.3:CRS84" || text == "urn:ogc:def:crs:OGC::CRS84" ||
       text == "OGC:CRS84") {
@@ -128,8 +128,8 @@ int readCrs(const json& crs) {
   }
   if (digits.empty() || digits.size() > 9 ||
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    throw FormatError{"unsupported \"crs\" name \"" + text +
-                      "\" (expected urn:ogc:def:crs:EPSG::NNNN or EPSG:NNNN)"};
+    throw FormatError{R"(unsupported "crs" name ")" + text +
+                      R"(" (expected urn:ogc:def:crs:EPSG::NNNN or EPSG:NNNN))"};
   }
   return std::stoi(digits);
 }
@@ -169,7 +169,7 @@ GeoJsonFile readGeoJson(const std::filesystem::path& path) {
     if (!doc.is_object()) throw FormatError{"the document is not a JSON object"};
     const auto type_it = doc.find("type");
     if (type_it == doc.end() || *type_it != "FeatureCollection") {
-      throw FormatError{"the top-level \"type\" is not \"FeatureCollection\""};
+      throw FormatError{R"(the top-level "type" is not "FeatureCollection")"};
     }
     if (const auto crs = doc.find("crs"); crs != doc.end() && !crs->is_null()) result.epsg = readCrs(*crs);
     const auto features = doc.find("features");

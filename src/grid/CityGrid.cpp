@@ -32,9 +32,10 @@ int parseCrs(const std::string& text) {
 
 void CityGrid::declareOptions(core::OptionSet& options) {
   using core::OptionType;
-  options.add("grid.crs", OptionType::String, "none",
-              "Coordinate reference system of the grid as EPSG:<code> (projected, metres), or none for an "
-              "abstract lattice used by model-verification cases")
+  options
+      .add("grid.crs", OptionType::String, "none",
+           "Coordinate reference system of the grid as EPSG:<code> (projected, metres), or none for an "
+           "abstract lattice used by model-verification cases")
       .add("grid.x0", OptionType::Double, "0", "x of the grid's south-west corner (CRS units)")
       .add("grid.y0", OptionType::Double, "0", "y of the grid's south-west corner (CRS units)")
       .add("grid.cell_m", OptionType::Double, "100", "cell side in metres (lattice units when crs = none)")
@@ -90,15 +91,16 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
                 true);
   }
   if (m_spec.epsg != 0 && !geo::Projection::isValidEpsg(m_spec.epsg))
-    throw Error(ExitCode::Usage, "grid.crs: EPSG:" + std::to_string(m_spec.epsg) + " is unknown to PROJ", true);
+    throw Error(ExitCode::Usage, "grid.crs: EPSG:" + std::to_string(m_spec.epsg) + " is unknown to PROJ",
+                true);
 
-  // Periodic fields use PETSc's periodic ghosts; zero-flux fields use ghosted edges that Field fills by copying
-  // the edge cell outward (a cell-centred Neumann condition that conserves mass).
+  // Periodic fields use PETSc's periodic ghosts; zero-flux fields use ghosted edges that Field fills by
+  // copying the edge cell outward (a cell-centred Neumann condition that conserves mass).
   const DMBoundaryType bt =
       m_spec.boundary == Boundary::Periodic ? DM_BOUNDARY_PERIODIC : DM_BOUNDARY_GHOSTED;
   VIGIE_CHECK_PETSC(DMDACreate2d(comm, bt, bt, DMDA_STENCIL_BOX, m_spec.nx, m_spec.ny,
-                                 m_spec.px > 0 ? m_spec.px : PETSC_DECIDE, m_spec.py > 0 ? m_spec.py : PETSC_DECIDE,
-                                 1, 1, nullptr, nullptr, &m_dm));
+                                 m_spec.px > 0 ? m_spec.px : PETSC_DECIDE,
+                                 m_spec.py > 0 ? m_spec.py : PETSC_DECIDE, 1, 1, nullptr, nullptr, &m_dm));
   VIGIE_CHECK_PETSC(DMSetUp(m_dm));
   PetscInt i0 = 0, j0 = 0, ni = 0, nj = 0;
   VIGIE_CHECK_PETSC(DMDAGetCorners(m_dm, &i0, &j0, nullptr, &ni, &nj, nullptr));
@@ -108,10 +110,9 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
                                 nullptr, nullptr, nullptr, nullptr));
   m_procs = {static_cast<int>(px), static_cast<int>(py)};
   if (m_spec.epsg != 0) {
-    VIGIE_CHECK_PETSC(DMDASetUniformCoordinates(m_dm, m_spec.x0 + 0.5 * m_spec.cell,
-                                                m_spec.x0 + (m_spec.nx - 0.5) * m_spec.cell,
-                                                m_spec.y0 + 0.5 * m_spec.cell,
-                                                m_spec.y0 + (m_spec.ny - 0.5) * m_spec.cell, 0.0, 0.0));
+    VIGIE_CHECK_PETSC(DMDASetUniformCoordinates(
+        m_dm, m_spec.x0 + 0.5 * m_spec.cell, m_spec.x0 + (m_spec.nx - 0.5) * m_spec.cell,
+        m_spec.y0 + 0.5 * m_spec.cell, m_spec.y0 + (m_spec.ny - 0.5) * m_spec.cell, 0.0, 0.0));
     m_to_lonlat = std::make_unique<geo::Projection>(m_spec.epsg, 4326);
   }
 
@@ -119,14 +120,15 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
   if (m_spec.mask_file.empty()) {
     m_mask.assign(n_owned, 1);
   } else {
-    // Every rank reads the outline (small) and rasterises only its own box; a cell's value depends only on its
-    // centre, so the mask is the same at any decomposition.
+    // Every rank reads the outline (small) and rasterises only its own box; a cell's value depends only on
+    // its centre, so the mask is the same at any decomposition.
     auto gj = geo::readGeoJson(m_spec.mask_file);
     geo::transform(gj, m_spec.epsg);
     std::vector<geo::Polygon> polys;
     for (const auto& f : gj.features) polys.insert(polys.end(), f.polygons.begin(), f.polygons.end());
     if (polys.empty())
-      throw Error(ExitCode::InputData, m_spec.mask_file.string() + ": no Polygon or MultiPolygon feature", true);
+      throw Error(ExitCode::InputData, m_spec.mask_file.string() + ": no Polygon or MultiPolygon feature",
+                  true);
     m_mask = geo::rasterizePolygons(polys, m_spec.x0, m_spec.y0, m_spec.cell, m_box.i0, m_box.j0, m_box.ni,
                                     m_box.nj);
   }
@@ -172,13 +174,15 @@ std::optional<std::array<int, 2>> CityGrid::cellOf(double x, double y) const noe
 }
 
 std::array<double, 2> CityGrid::toLonLat(double x, double y) const {
-  if (!m_to_lonlat) throw Error(ExitCode::Usage, "a lattice grid (grid.crs = none) has no geographic coordinates");
+  if (!m_to_lonlat)
+    throw Error(ExitCode::Usage, "a lattice grid (grid.crs = none) has no geographic coordinates");
   const auto [lon, lat] = m_to_lonlat->forward(x, y);
   return {lon, lat};
 }
 
 std::array<double, 2> CityGrid::fromLonLat(double lon, double lat) const {
-  if (!m_to_lonlat) throw Error(ExitCode::Usage, "a lattice grid (grid.crs = none) has no geographic coordinates");
+  if (!m_to_lonlat)
+    throw Error(ExitCode::Usage, "a lattice grid (grid.crs = none) has no geographic coordinates");
   const auto [x, y] = m_to_lonlat->inverse(lon, lat);
   return {x, y};
 }
@@ -193,24 +197,24 @@ std::string CityGrid::summary() const {
   os << std::fixed << std::setprecision(1);
   const std::int64_t cells = static_cast<std::int64_t>(m_spec.nx) * m_spec.ny;
   if (m_spec.epsg != 0) {
-    os << "grid: EPSG:" << m_spec.epsg << ", south-west corner (" << m_spec.x0 << ", " << m_spec.y0 << ") m, cell "
-       << m_spec.cell << " m\n";
+    os << "grid: EPSG:" << m_spec.epsg << ", south-west corner (" << m_spec.x0 << ", " << m_spec.y0
+       << ") m, cell " << m_spec.cell << " m\n";
     const auto sw = toLonLat(m_spec.x0, m_spec.y0);
     const auto ne = toLonLat(m_spec.x0 + m_spec.nx * m_spec.cell, m_spec.y0 + m_spec.ny * m_spec.cell);
-    os << std::setprecision(5) << "      WGS84 bounds lon " << sw[0] << " .. " << ne[0] << ", lat " << sw[1] << " .. "
-       << ne[1] << "\n"
+    os << std::setprecision(5) << "      WGS84 bounds lon " << sw[0] << " .. " << ne[0] << ", lat " << sw[1]
+       << " .. " << ne[1] << "\n"
        << std::setprecision(1);
     os << "      " << m_spec.nx << " x " << m_spec.ny << " = " << cells << " cells, extent "
        << m_spec.nx * m_spec.cell / 1000.0 << " x " << m_spec.ny * m_spec.cell / 1000.0 << " km\n";
     os << "      active cells " << m_active_cells << " (" << activeArea() << " km^2)"
        << (m_spec.mask_file.empty() ? ", no mask" : ", mask " + m_spec.mask_file.filename().string()) << "\n";
   } else {
-    os << "grid: lattice (no CRS), " << m_spec.nx << " x " << m_spec.ny << " = " << cells << " cells, spacing "
-       << m_spec.cell << "\n";
+    os << "grid: lattice (no CRS), " << m_spec.nx << " x " << m_spec.ny << " = " << cells
+       << " cells, spacing " << m_spec.cell << "\n";
   }
   os << "      boundary " << (m_spec.boundary == Boundary::Periodic ? "periodic" : "zero-flux") << ", ranks "
      << m_procs[0] * m_procs[1] << " (" << m_procs[0] << " x " << m_procs[1] << ")";
   return os.str();
 }
 
-} // namespace vigie::grid
+}  // namespace vigie::grid

@@ -17,7 +17,7 @@
 namespace vigie::core {
 class Config;
 class OptionSet;
-} // namespace vigie::core
+}  // namespace vigie::core
 
 namespace vigie::geo {
 class Projection;
@@ -30,21 +30,21 @@ enum class Boundary { ZeroFlux, Periodic };
 
 /// Geometry and decomposition request, read from the [grid] section.
 struct GridSpec {
-  int epsg = 0;        ///< CRS of the grid as an EPSG code; 0 = non-geographic lattice (`grid.crs = none`)
-  double x0 = 0.0;     ///< south-west corner, CRS units (metres) or lattice units
+  int epsg = 0;     ///< CRS of the grid as an EPSG code; 0 = non-geographic lattice (`grid.crs = none`)
+  double x0 = 0.0;  ///< south-west corner, CRS units (metres) or lattice units
   double y0 = 0.0;
-  double cell = 1.0;   ///< cell side, metres (or lattice units)
-  int nx = 0;          ///< columns (x, eastward)
-  int ny = 0;          ///< rows (y, northward); row 0 is the southern edge
+  double cell = 1.0;  ///< cell side, metres (or lattice units)
+  int nx = 0;         ///< columns (x, eastward)
+  int ny = 0;         ///< rows (y, northward); row 0 is the southern edge
   Boundary boundary = Boundary::ZeroFlux;
   std::filesystem::path mask_file;  ///< GeoJSON polygons; empty = every cell is active
-  int px = 0;          ///< ranks along x (0 = let PETSc decide)
+  int px = 0;                       ///< ranks along x (0 = let PETSc decide)
   int py = 0;
 };
 
 /// The decomposed city grid.
 class CityGrid {
-public:
+ public:
   /// Declares the [grid] options.
   static void declareOptions(core::OptionSet& options);
   /// Not collective. Reads and checks the [grid] section; throws Error(Usage) naming the key.
@@ -96,7 +96,7 @@ public:
   /// A multi-line human summary (same text on every rank).
   [[nodiscard]] std::string summary() const;
 
-private:
+ private:
   MPI_Comm m_comm;
   GridSpec m_spec;
   DM m_dm = nullptr;
@@ -110,4 +110,4 @@ private:
 /// Parses "EPSG:NNNN" (or "none") into an EPSG code (0 for none). Throws Error(Usage) otherwise.
 int parseCrs(const std::string& text);
 
-} // namespace vigie::grid
+}  // namespace vigie::grid

@@ -8,7 +8,8 @@
 
 namespace vigie::grid {
 
-Field::Field(const CityGrid& grid, std::string name, double initial) : m_grid(&grid), m_name(std::move(name)) {
+Field::Field(const CityGrid& grid, std::string name, double initial)
+    : m_grid(&grid), m_name(std::move(name)) {
   VIGIE_CHECK_PETSC(DMCreateGlobalVector(grid.dm(), &m_global));
   VIGIE_CHECK_PETSC(DMCreateLocalVector(grid.dm(), &m_local));
   VIGIE_CHECK_PETSC(PetscObjectSetName(reinterpret_cast<PetscObject>(m_global), m_name.c_str()));
@@ -59,7 +60,8 @@ double Field::ghosted(int i, int j) const {
     throw core::Error(core::ExitCode::Internal, "Field " + m_name + ": cell (" + std::to_string(i) + ", " +
                                                     std::to_string(j) + ") is outside the ghosted box");
   }
-  return m_ghost_copy[static_cast<std::size_t>(lj) * static_cast<std::size_t>(m_gni) + static_cast<std::size_t>(li)];
+  return m_ghost_copy[static_cast<std::size_t>(lj) * static_cast<std::size_t>(m_gni) +
+                      static_cast<std::size_t>(li)];
 }
 
 void Field::getOwned(std::span<double> out) const {
@@ -98,4 +100,4 @@ double Field::max() const {
   return static_cast<double>(m);
 }
 
-} // namespace vigie::grid
+}  // namespace vigie::grid

@@ -11,7 +11,7 @@ namespace vigie::grid {
 
 /// One double per cell. Kernels read the ghosted view and write the owned view.
 class Field {
-public:
+ public:
   /// Collective. All values set to `initial`.
   Field(const CityGrid& grid, std::string name, double initial = 0.0);
   ~Field();
@@ -23,8 +23,9 @@ public:
   [[nodiscard]] Vec global() const noexcept { return m_global; }
   [[nodiscard]] Vec local() const noexcept { return m_local; }
 
-  /// Collective. Fills the ghost layer from the neighbouring ranks (and, with zero-flux boundaries, copies the
-  /// edge cells outward so a 5-point stencil sees no gradient across the boundary). The one ghost exchange call.
+  /// Collective. Fills the ghost layer from the neighbouring ranks (and, with zero-flux boundaries, copies
+  /// the edge cells outward so a 5-point stencil sees no gradient across the boundary). The one ghost
+  /// exchange call.
   void updateGhosts();
 
   /// Not collective. Copies the owned values out, owned-box order.
@@ -40,7 +41,7 @@ public:
   /// Collective. Maximum over all cells.
   [[nodiscard]] double max() const;
 
-private:
+ private:
   const CityGrid* m_grid;
   std::string m_name;
   Vec m_global = nullptr;
@@ -50,4 +51,4 @@ private:
   std::vector<double> m_ghost_copy;
 };
 
-} // namespace vigie::grid
+}  // namespace vigie::grid

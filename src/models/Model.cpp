@@ -30,7 +30,8 @@ void Model::observe(double t0, double t1, std::span<const double> owned_counts) 
     throw Error(ExitCode::Internal, "model " + m_name + ": observed counts do not match the owned box");
   for (const double c : owned_counts) {
     if (!(c >= 0.0) || !std::isfinite(c))
-      throw Error(ExitCode::InputData, "model " + m_name + ": observed counts must be finite and non-negative");
+      throw Error(ExitCode::InputData,
+                  "model " + m_name + ": observed counts must be finite and non-negative");
   }
   core::ScopedTimer timer("model " + m_name + " observe");
   doObserve(t0, t1, owned_counts);
@@ -58,4 +59,4 @@ void Model::loadCheckpoint(const store::FieldFile& file) {
   m_time = file.doubleAttribute("model." + m_name + ".time_days");
 }
 
-} // namespace vigie::models
+}  // namespace vigie::models

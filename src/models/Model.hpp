@@ -25,9 +25,10 @@ struct ModelContext {
 };
 
 /// A model owns state fields on the city grid and advances them in time (days). Derived classes implement the
-/// private virtuals; callers use the public non-virtual functions, which check preconditions and time the call.
+/// private virtuals; callers use the public non-virtual functions, which check preconditions and time the
+/// call.
 class Model {
-public:
+ public:
   explicit Model(std::string name) : m_name(std::move(name)) {}
   virtual ~Model() = default;
   Model(const Model&) = delete;
@@ -56,11 +57,11 @@ public:
   /// Collective. Restores the state and time written by saveCheckpoint (at any rank count).
   void loadCheckpoint(const store::FieldFile& file);
 
-protected:
+ protected:
   /// The grid the model lives on (set by derived constructors through ModelContext).
   void setTime(double t) noexcept { m_time = t; }
 
-private:
+ private:
   virtual void doAdvance(double t0, double t1) = 0;
   virtual void doObserve(double /*t0*/, double /*t1*/, std::span<const double> /*owned_counts*/) {}
   [[nodiscard]] virtual const grid::CityGrid& grid() const = 0;
@@ -69,4 +70,4 @@ private:
   double m_time = 0.0;
 };
 
-} // namespace vigie::models
+}  // namespace vigie::models

@@ -17,14 +17,15 @@ ModelRegistry makeBuiltins() {
   return r;
 }
 
-} // namespace
+}  // namespace
 
 const ModelRegistry& ModelRegistry::instance() {
   static const ModelRegistry registry = makeBuiltins();
   return registry;
 }
 
-void ModelRegistry::add(const std::string& name, const std::string& summary, Declare declare, Factory factory) {
+void ModelRegistry::add(const std::string& name, const std::string& summary, Declare declare,
+                        Factory factory) {
   if (!m_entries.emplace(name, Entry{summary, std::move(declare), std::move(factory)}).second)
     throw core::Error(core::ExitCode::Internal, "model '" + name + "' registered twice");
 }
@@ -34,8 +35,8 @@ std::unique_ptr<Model> ModelRegistry::create(const std::string& name, const Mode
   if (it == m_entries.end()) {
     std::string known;
     for (const auto& [n, e] : m_entries) known += (known.empty() ? "" : ", ") + n;
-    throw core::Error(core::ExitCode::Usage, "models.enabled: unknown model '" + name + "' (known: " + known + ")",
-                      true);
+    throw core::Error(core::ExitCode::Usage,
+                      "models.enabled: unknown model '" + name + "' (known: " + known + ")", true);
   }
   return it->second.factory(context);
 }
@@ -46,7 +47,9 @@ std::vector<std::string> ModelRegistry::names() const {
   return out;
 }
 
-const std::string& ModelRegistry::summary(const std::string& name) const { return m_entries.at(name).summary; }
+const std::string& ModelRegistry::summary(const std::string& name) const {
+  return m_entries.at(name).summary;
+}
 
 void ModelRegistry::declareOptions(core::OptionSet& options) const {
   std::string known;
@@ -56,4 +59,4 @@ void ModelRegistry::declareOptions(core::OptionSet& options) const {
   for (const auto& [n, e] : m_entries) e.declare(options);
 }
 
-} // namespace vigie::models
+}  // namespace vigie::models

@@ -16,11 +16,12 @@ namespace vigie::models {
 
 /// Maps a model's name to its option declarations and its factory.
 class ModelRegistry {
-public:
+ public:
   using Factory = std::function<std::unique_ptr<Model>(const ModelContext&)>;
   using Declare = std::function<void(core::OptionSet&)>;
 
-  /// The registry with every built-in model (registered in ModelRegistry.cpp, the only place models are listed).
+  /// The registry with every built-in model (registered in ModelRegistry.cpp, the only place models are
+  /// listed).
   static const ModelRegistry& instance();
 
   void add(const std::string& name, const std::string& summary, Declare declare, Factory factory);
@@ -32,7 +33,7 @@ public:
   /// Declares `models.enabled` and every model's own options.
   void declareOptions(core::OptionSet& options) const;
 
-private:
+ private:
   struct Entry {
     std::string summary;
     Declare declare;
@@ -41,4 +42,4 @@ private:
   std::map<std::string, Entry> m_entries;
 };
 
-} // namespace vigie::models
+}  // namespace vigie::models

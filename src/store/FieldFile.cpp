@@ -109,11 +109,11 @@ std::string boxProblem(const Box& box, const GridGeometry& g) {
 
 // Field names become HDF5 link names and XDMF paths: keep them to characters neither needs to escape.
 void checkName(const std::string& where, const std::string& name) {
-  const bool ok = !name.empty() && name != "." && name != ".." &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                           c == '_' || c == '-' || c == '.';
-                  });
+  const bool ok =
+      !name.empty() && name != "." && name != ".." && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-' || c == '.';
+      });
   if (!ok) {
     throw Error(ExitCode::Internal,
                 where + ": invalid field name '" + name + "' (letters, digits, '_', '-', '.' only)", true);
@@ -140,7 +140,9 @@ H5Handle collectiveTransfer() {
   return dxpl;
 }
 
-H5Handle scalarSpace() { return H5Handle::dataspace(VIGIE_CHECK_H5(H5Screate(H5S_SCALAR))); }
+H5Handle scalarSpace() {
+  return H5Handle::dataspace(VIGIE_CHECK_H5(H5Screate(H5S_SCALAR)));
+}
 
 void writeAttribute(hid_t obj, const std::string& name, hid_t type, const void* value) {
   if (VIGIE_CHECK_H5(H5Aexists(obj, name.c_str())) > 0) VIGIE_CHECK_H5(H5Adelete(obj, name.c_str()));
@@ -312,7 +314,8 @@ FieldFile FieldFile::create(MPI_Comm comm, const fs::path& path, const GridGeome
   const auto fapl = fileAccess(comm);
   const hid_t id = H5Fcreate(f.m_temp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (id < 0) {
-    throw Error(ExitCode::Io, f.m_temp.string() + ": cannot create the HDF5 file (does the folder exist?)", true);
+    throw Error(ExitCode::Io, f.m_temp.string() + ": cannot create the HDF5 file (does the folder exist?)",
+                true);
   }
   f.m_file = H5Handle::file(id);
   f.m_owns_temp = true;
@@ -353,7 +356,8 @@ FieldFile FieldFile::open(MPI_Comm comm, const fs::path& path) {
   const hid_t root = f.m_file.get();
   if (VIGIE_CHECK_H5(H5Aexists(root, "schema")) <= 0 ||
       readStringAttribute(root, "schema", where).rfind(kSchemaPrefix, 0) != 0 || !linkExists(root, "/grid")) {
-    throw Error(ExitCode::InputData, where + ": not a Vigie field file (no schema \"" + kSchema + "\")", true);
+    throw Error(ExitCode::InputData, where + ": not a Vigie field file (no schema \"" + kSchema + "\")",
+                true);
   }
   const auto grid = H5Handle::group(VIGIE_CHECK_H5(H5Gopen2(root, "grid", H5P_DEFAULT)));
   const std::string grid_where = where + ": /grid";
@@ -365,7 +369,8 @@ FieldFile FieldFile::open(MPI_Comm comm, const fs::path& path) {
   g.nx = static_cast<int>(readIntAttribute(grid.get(), "nx", grid_where));
   g.ny = static_cast<int>(readIntAttribute(grid.get(), "ny", grid_where));
   g.boundary = readStringAttribute(grid.get(), "boundary", grid_where);
-  if (g.nx <= 0 || g.ny <= 0) throw Error(ExitCode::InputData, grid_where + ": nx and ny must be positive", true);
+  if (g.nx <= 0 || g.ny <= 0)
+    throw Error(ExitCode::InputData, grid_where + ": nx and ny must be positive", true);
   return f;
 }
 
@@ -384,7 +389,8 @@ void FieldFile::requireOpen(const char* what) const {
 
 void FieldFile::requireWritable(const char* what) const {
   requireOpen(what);
-  if (!m_writable) throw Error(ExitCode::Internal, m_path.string() + ": cannot " + what + ": opened read-only", true);
+  if (!m_writable)
+    throw Error(ExitCode::Internal, m_path.string() + ": cannot " + what + ": opened read-only", true);
 }
 
 void FieldFile::writeField(const std::string& name, bool is_3d, int nt, const Box& box, const void* data,
@@ -418,11 +424,10 @@ void FieldFile::writeField(const std::string& name, bool is_3d, int nt, const Bo
   if (hasField(name)) throw Error(ExitCode::Internal, where + ": already written", true);
 
   const int rank = is_3d ? 3 : 2;
-  const std::array<hsize_t, 3> dims = is_3d ? std::array<hsize_t, 3>{static_cast<hsize_t>(nt),
-                                                                     static_cast<hsize_t>(g.ny),
-                                                                     static_cast<hsize_t>(g.nx)}
-                                            : std::array<hsize_t, 3>{static_cast<hsize_t>(g.ny),
-                                                                     static_cast<hsize_t>(g.nx), 0};
+  const std::array<hsize_t, 3> dims =
+      is_3d ? std::array<hsize_t, 3>{static_cast<hsize_t>(nt), static_cast<hsize_t>(g.ny),
+                                     static_cast<hsize_t>(g.nx)}
+            : std::array<hsize_t, 3>{static_cast<hsize_t>(g.ny), static_cast<hsize_t>(g.nx), 0};
   const auto dcpl = H5Handle::plist(VIGIE_CHECK_H5(H5Pcreate(H5P_DATASET_CREATE)));
   const hsize_t plane_cells = static_cast<hsize_t>(g.nx) * static_cast<hsize_t>(g.ny);
   // Parallel HDF5 1.10 writes deflated chunks only through collective transfers, which every write here is;
@@ -430,7 +435,8 @@ void FieldFile::writeField(const std::string& name, bool is_3d, int nt, const Bo
   if ((is_3d || plane_cells > kCompressAbove) && deflateAvailable()) {
     const hsize_t cy = std::min<hsize_t>(g.ny, kChunkEdge);
     const hsize_t cx = std::min<hsize_t>(g.nx, kChunkEdge);
-    const std::array<hsize_t, 3> chunk = is_3d ? std::array<hsize_t, 3>{1, cy, cx} : std::array<hsize_t, 3>{cy, cx, 0};
+    const std::array<hsize_t, 3> chunk =
+        is_3d ? std::array<hsize_t, 3>{1, cy, cx} : std::array<hsize_t, 3>{cy, cx, 0};
     VIGIE_CHECK_H5(H5Pset_chunk(dcpl.get(), rank, chunk.data()));
     VIGIE_CHECK_H5(H5Pset_deflate(dcpl.get(), kDeflateLevel));
   }
@@ -454,18 +460,21 @@ void FieldFile::writeField(const std::string& name, bool is_3d, int nt, const Bo
 }
 
 template <class T>
-std::vector<T> FieldFile::readField(const std::string& name, const Box& box, bool want_3d, int* nt_out) const {
+std::vector<T> FieldFile::readField(const std::string& name, const Box& box, bool want_3d,
+                                    int* nt_out) const {
   requireOpen("read a field");
   const std::string where = m_path.string() + ": field '" + name + "'";
   checkName(where, name);
   if (!hasField(name)) throw Error(ExitCode::InputData, where + ": absent", true);
   const GridGeometry& g = m_geometry;
 
-  const auto dset = H5Handle::dataset(VIGIE_CHECK_H5(H5Dopen2(m_file.get(), ("/fields/" + name).c_str(), H5P_DEFAULT)));
+  const auto dset =
+      H5Handle::dataset(VIGIE_CHECK_H5(H5Dopen2(m_file.get(), ("/fields/" + name).c_str(), H5P_DEFAULT)));
   const auto file_space = H5Handle::dataspace(VIGIE_CHECK_H5(H5Dget_space(dset.get())));
   const int rank = VIGIE_CHECK_H5(H5Sget_simple_extent_ndims(file_space.get()));
   std::array<hsize_t, 3> dims{};
-  if (rank == (want_3d ? 3 : 2)) VIGIE_CHECK_H5(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr));
+  if (rank == (want_3d ? 3 : 2))
+    VIGIE_CHECK_H5(H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr));
   const hsize_t fy = dims[want_3d ? 1 : 0];
   const hsize_t fx = dims[want_3d ? 2 : 1];
   if (rank != (want_3d ? 3 : 2) || fy != static_cast<hsize_t>(g.ny) || fx != static_cast<hsize_t>(g.nx)) {
@@ -496,7 +505,8 @@ std::vector<T> FieldFile::readField(const std::string& name, const Box& box, boo
 }
 
 template <class T>
-void FieldFile::write2d(const std::string& name, const Box& box, std::span<const T> local, const FieldMeta& meta) {
+void FieldFile::write2d(const std::string& name, const Box& box, std::span<const T> local,
+                        const FieldMeta& meta) {
   const T fill = static_cast<T>(meta.fill);
   writeField(name, false, 0, box, local.data(), local.size(), NativeType<T>::id(), &fill, meta,
              NativeType<T>::xdmf, static_cast<int>(sizeof(T)));

@@ -23,18 +23,21 @@ struct FieldMeta {
 
 /// An HDF5 file of distributed fields: /grid holds the geometry, /fields/<name> the [ny][nx] or [nt][ny][nx]
 /// datasets. A new file is written under "<path>.tmp-<unique>" and renamed to <path> by commit(), so a crash
-/// never leaves a truncated file under the real name; destroying it without commit() removes the temporary file.
-/// Every function that touches the file is collective over the communicator it was made with, which must
-/// outlive the object. Element types T: double, float, std::int32_t, std::int64_t, std::uint8_t.
+/// never leaves a truncated file under the real name; destroying it without commit() removes the temporary
+/// file. Every function that touches the file is collective over the communicator it was made with, which
+/// must outlive the object. Element types T: double, float, std::int32_t, std::int64_t, std::uint8_t.
 class FieldFile {
  public:
   /// Collective. Creates the temporary file with the MPI-IO driver and writes the root attribute schema
-  /// ("vigie.fields/1") and the group /grid with attributes epsg, crs, x0, y0, cell_m, nx, ny, boundary, row_order.
+  /// ("vigie.fields/1") and the group /grid with attributes epsg, crs, x0, y0, cell_m, nx, ny, boundary,
+  /// row_order.
   static FieldFile create(MPI_Comm comm, const std::filesystem::path& path, const GridGeometry& g);
-  /// Collective. Opens an existing field file read-only and reads its geometry; Error(InputData) if it is not one.
+  /// Collective. Opens an existing field file read-only and reads its geometry; Error(InputData) if it is not
+  /// one.
   static FieldFile open(MPI_Comm comm, const std::filesystem::path& path);
 
-  /// Not collective. Closes the file; an uncommitted new file is deleted (see the .cpp for the unwinding case).
+  /// Collective (closing an MPI-IO file is), except while an exception unwinds: then the handle is abandoned
+  /// to HDF5's shutdown. An uncommitted new file is deleted by rank 0 in both cases.
   ~FieldFile();
   FieldFile(FieldFile&& other) noexcept;
   FieldFile& operator=(FieldFile&&) = delete;
@@ -46,15 +49,18 @@ class FieldFile {
   void write2d(const std::string& name, const Box& box, std::span<const T> local, const FieldMeta& meta);
   /// Collective. Writes /fields/<name> [nt][ny][nx]; local data is t-major: [t][j-j0][i-i0].
   template <class T>
-  void write3d(const std::string& name, int nt, const Box& box, std::span<const T> local, const FieldMeta& meta);
+  void write3d(const std::string& name, int nt, const Box& box, std::span<const T> local,
+               const FieldMeta& meta);
   /// Collective. Reads `box` of a 2-D field; any box works, the file does not remember the writer's split.
   template <class T>
   [[nodiscard]] std::vector<T> read2d(const std::string& name, const Box& box) const;
-  /// Collective. Reads `box` of a 3-D field for every time index ([t][j-j0][i-i0]); stores nt if nt_out is set.
+  /// Collective. Reads `box` of a 3-D field for every time index ([t][j-j0][i-i0]); stores nt if nt_out is
+  /// set.
   template <class T>
   [[nodiscard]] std::vector<T> read3d(const std::string& name, const Box& box, int* nt_out) const;
 
-  /// Collective. Sets a string attribute on the root (provenance: git hash, config text); same value on all ranks.
+  /// Collective. Sets a string attribute on the root (provenance: git hash, config text); same value on all
+  /// ranks.
   void setAttribute(const std::string& name, const std::string& value);
   /// Collective. Sets a double attribute on the root; same value on all ranks.
   void setAttribute(const std::string& name, double value);
@@ -74,8 +80,9 @@ class FieldFile {
   /// Collective. Names of the datasets under /fields, in name order.
   [[nodiscard]] std::vector<std::string> fieldNames() const;
 
-  /// Collective. Closes the file, renames the temporary file to path() (rank 0, after a barrier) and writes the
-  /// XDMF sidecar xdmfPath() (rank 0, also through a rename). The object cannot be used for I/O afterwards.
+  /// Collective. Closes the file, renames the temporary file to path() (rank 0, after a barrier) and writes
+  /// the XDMF sidecar xdmfPath() (rank 0, also through a rename). The object cannot be used for I/O
+  /// afterwards.
   void commit();
 
   /// Not collective. The file's real name.
@@ -92,8 +99,8 @@ class FieldFile {
   void requireWritable(const char* what) const;
   // nt is 0 for a 2-D field; `fill` points to meta.fill converted to the element type.
   void writeField(const std::string& name, bool is_3d, int nt, const Box& box, const void* data,
-                  std::size_t count, hid_t type, const void* fill, const FieldMeta& meta, const char* xdmf_type,
-                  int precision);
+                  std::size_t count, hid_t type, const void* fill, const FieldMeta& meta,
+                  const char* xdmf_type, int precision);
   template <class T>
   std::vector<T> readField(const std::string& name, const Box& box, bool want_3d, int* nt_out) const;
 
@@ -104,7 +111,7 @@ class FieldFile {
   GridGeometry m_geometry;
   H5Handle m_file;
   bool m_writable = false;
-  bool m_owns_temp = false;  // rank 0 deletes m_temp on destruction until commit() has renamed it
+  bool m_owns_temp = false;         // rank 0 deletes m_temp on destruction until commit() has renamed it
   std::vector<XdmfField> m_fields;  // what the sidecar lists: the fields written through this object
 };
 

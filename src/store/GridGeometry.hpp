@@ -15,9 +15,10 @@ struct Box {
   [[nodiscard]] long long cells() const { return static_cast<long long>(ni) * nj; }
 };
 
-/// A regular lattice of nx columns (x increases with the column index) by ny rows (row 0 is the southern edge).
+/// A regular lattice of nx columns (x increases with the column index) by ny rows (row 0 is the southern
+/// edge).
 struct GridGeometry {
-  int epsg = 0;  ///< EPSG code of the projected CRS; 0 for a non-geographic lattice
+  int epsg = 0;       ///< EPSG code of the projected CRS; 0 for a non-geographic lattice
   double x0 = 0;      ///< x of the south-west corner of cell (0, 0)
   double y0 = 0;      ///< y of the south-west corner of cell (0, 0)
   double cell_m = 1;  ///< cell edge length

@@ -12,8 +12,8 @@ class H5Handle {
   using Closer = herr_t (*)(hid_t);
 
   H5Handle() = default;
-  /// Takes ownership of `id`; `close` is the H5xclose function for its kind.
-  H5Handle(hid_t id, Closer close) : m_id(id), m_close(close) {}
+  /// Takes ownership of `id`; `closer` is the H5xclose function for its kind.
+  H5Handle(hid_t id, Closer closer) : m_id(id), m_close(closer) {}
   ~H5Handle() { reset(); }
   H5Handle(const H5Handle&) = delete;
   H5Handle& operator=(const H5Handle&) = delete;

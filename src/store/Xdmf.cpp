@@ -15,7 +15,8 @@ namespace vigie::store {
 
 namespace {
 
-// Shortest text that reads back to the same double, so the sidecar's origin matches the HDF5 attributes exactly.
+// Shortest text that reads back to the same double, so the sidecar's origin matches the HDF5 attributes
+// exactly.
 std::string number(double v) {
   std::array<char, 32> buf{};
   const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), v);
@@ -27,12 +28,23 @@ std::string escaped(const std::string& text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -56,7 +68,8 @@ std::string typeXml(const XdmfField& f) {
 
 }  // namespace
 
-std::string xdmfDocument(const std::string& h5_name, const GridGeometry& g, const std::vector<XdmfField>& fields) {
+std::string xdmfDocument(const std::string& h5_name, const GridGeometry& g,
+                         const std::vector<XdmfField>& fields) {
   const std::string file = escaped(h5_name);
   const std::string plane = std::to_string(g.ny) + ' ' + std::to_string(g.nx);
   std::ostringstream os;
@@ -94,8 +107,10 @@ std::string xdmfDocument(const std::string& h5_name, const GridGeometry& g, cons
       for (const auto& f : fields) {
         if (t >= f.nt) continue;
         // Start, stride and count rows of the [nt][ny][nx] dataset select the plane t.
-        os << "        <Attribute Name=\"" << escaped(f.name) << "\" AttributeType=\"Scalar\" Center=\"Cell\">\n"
-           << "          <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << plane << "\" Type=\"HyperSlab\">\n"
+        os << "        <Attribute Name=\"" << escaped(f.name)
+           << "\" AttributeType=\"Scalar\" Center=\"Cell\">\n"
+           << "          <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << plane
+           << "\" Type=\"HyperSlab\">\n"
            << "            <DataItem Dimensions=\"3 3\" Format=\"XML\">" << t << " 0 0 1 1 1 1 " << plane
            << "</DataItem>\n"
            << "            <DataItem Dimensions=\"" << f.nt << ' ' << plane << "\" " << typeXml(f)
@@ -132,8 +147,9 @@ void writeXdmf(const std::filesystem::path& xmf_path, const std::string& h5_name
   if (ec) {
     std::error_code ignored;
     std::filesystem::remove(temp, ignored);
-    throw core::Error(core::ExitCode::Io,
-                      xmf_path.string() + ": cannot rename the XDMF sidecar into place (" + ec.message() + ")");
+    throw core::Error(
+        core::ExitCode::Io,
+        xmf_path.string() + ": cannot rename the XDMF sidecar into place (" + ec.message() + ")");
   }
 }
 

@@ -134,10 +134,9 @@ num_tasks=$(job_field "${line}" NumTasks)
 h5_file=${out_dir}/vigie_run.h5
 [[ -f ${h5_file} ]] || fail "${h5_file}: not written"
 header=$(h5dump -A "${h5_file}") || fail "h5dump -A ${h5_file} failed"
-# The attributes of /grid, from `GROUP "grid" {` to the matching closing brace.
-grid_block=$(awk '/^ *GROUP "grid" \{/ { inside = 1; depth = 0 }
-                  inside { print; depth += gsub(/\{/, "{"); depth -= gsub(/\}/, "}"); if (depth == 0) exit }' \
-    <<<"${header}")
+# The attributes of the top-level group /grid: h5dump indents each level by 3 spaces, so the group runs from
+# `   GROUP "grid" {` to the next line that is a 3-space-indented closing brace.
+grid_block=$(awk '/^   GROUP "grid" \{$/ { inside = 1 } inside { print } inside && /^   \}$/ { exit }' <<<"${header}")
 [[ -n ${grid_block} ]] || fail "${h5_file}: no group /grid"
 epsg=$(awk '/ATTRIBUTE "epsg" \{/ { found = 1 } found && /\(0\):/ { gsub(/[" ]/, "", $2); print $2; exit }' \
     <<<"${grid_block}")

@@ -57,6 +57,11 @@ std::pair<ExitCode, std::string> errorOf(F&& f) {
   return {ExitCode::Ok, ""};
 }
 
+// Index of cell (i, j) in a row-major mask of row length ni.
+std::size_t at(int i, int j, int ni) {
+  return static_cast<std::size_t>(j) * static_cast<std::size_t>(ni) + static_cast<std::size_t>(i);
+}
+
 Ring rect(double xa, double ya, double xb, double yb) {
   return Ring{{xa, xb, xb, xa}, {ya, ya, yb, yb}};
 }
@@ -66,7 +71,7 @@ std::vector<int> setCells(const std::vector<std::uint8_t>& mask, int ni, int nj,
   std::vector<int> cells;
   for (int j = 0; j < nj; ++j)
     for (int i = 0; i < ni; ++i)
-      if (mask[static_cast<std::size_t>(j * ni + i)] != 0) cells.push_back((i + i0) + 100 * (j + j0));
+      if (mask[at(i, j, ni)] != 0) cells.push_back((i + i0) + 100 * (j + j0));
   return cells;
 }
 
@@ -325,8 +330,7 @@ TEST(Rasterize, OverlappingPolygonsGiveTheUnionWhateverTheOrientation) {
   const std::vector<Polygon> polys = {Polygon{rect(0, 0, 3, 3), {}}, Polygon{clockwise, {}}};
   const auto mask = vigie::geo::rasterizePolygons(polys, 0, 0, 1, 0, 0, 6, 3);
   for (int j = 0; j < 3; ++j)
-    for (int i = 0; i < 6; ++i)
-      EXPECT_EQ(mask[static_cast<std::size_t>(j * 6 + i)], i < 5 ? 1 : 0) << i << "," << j;
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(mask[at(i, j, 6)], i < 5 ? 1 : 0) << i << "," << j;
 }
 
 TEST(Rasterize, TriangleMatchesPointInPolygon) {
@@ -336,7 +340,7 @@ TEST(Rasterize, TriangleMatchesPointInPolygon) {
   for (int j = 0; j < 12; ++j) {
     for (int i = 0; i < 12; ++i) {
       const bool inside = (i + 0.5) + (j + 0.5) < 10.0;
-      EXPECT_EQ(mask[static_cast<std::size_t>(j * 12 + i)], inside ? 1 : 0) << i << "," << j;
+      EXPECT_EQ(mask[at(i, j, 12)], inside ? 1 : 0) << i << "," << j;
     }
   }
 }
@@ -369,19 +373,19 @@ TEST(Rasterize, MarseilleCommuneAreaAt100m) {
   EXPECT_NEAR(area_km2, 238.1, 0.02 * 238.1) << cells << " cells";
   // The 1-cell margin of the grid stays outside the commune.
   for (int i = 0; i < kNx; ++i) {
-    EXPECT_EQ(mask[static_cast<std::size_t>(i)], 0);
-    EXPECT_EQ(mask[static_cast<std::size_t>((kNy - 1) * kNx + i)], 0);
+    EXPECT_EQ(mask[at(i, 0, kNx)], 0);
+    EXPECT_EQ(mask[at(i, kNy - 1, kNx)], 0);
   }
   for (int j = 0; j < kNy; ++j) {
-    EXPECT_EQ(mask[static_cast<std::size_t>(j * kNx)], 0);
-    EXPECT_EQ(mask[static_cast<std::size_t>(j * kNx + kNx - 1)], 0);
+    EXPECT_EQ(mask[at(0, j, kNx)], 0);
+    EXPECT_EQ(mask[at(kNx - 1, j, kNx)], 0);
   }
   // Notre-Dame de la Garde, a landmark in the city, falls in a marked cell.
   const Projection proj(4326, 2154);
   const auto [x, y] = proj.forward(5.371242, 43.2839455);
   const int i = static_cast<int>(std::floor((x - kX0) / 100.0));
   const int j = static_cast<int>(std::floor((y - kY0) / 100.0));
-  EXPECT_EQ(mask[static_cast<std::size_t>(j * kNx + i)], 1);
+  EXPECT_EQ(mask[at(i, j, kNx)], 1);
 }
 
 TEST(Rasterize, DecompositionDoesNotChangeTheMask) {
@@ -394,11 +398,9 @@ TEST(Rasterize, DecompositionDoesNotChangeTheMask) {
   for (const auto& [bi0, bni] : {std::pair{0, isplit}, std::pair{isplit, kNx - isplit}}) {
     for (const auto& [bj0, bnj] : {std::pair{0, jsplit}, std::pair{jsplit, kNy - jsplit}}) {
       const auto box = vigie::geo::rasterizePolygons(polys, kX0, kY0, 100.0, bi0, bj0, bni, bnj);
-      ASSERT_EQ(box.size(), static_cast<std::size_t>(bni * bnj));
+      ASSERT_EQ(box.size(), at(0, bnj, bni));
       for (int j = 0; j < bnj; ++j)
-        for (int i = 0; i < bni; ++i)
-          stitched[static_cast<std::size_t>((bj0 + j) * kNx + bi0 + i)] =
-              box[static_cast<std::size_t>(j * bni + i)];
+        for (int i = 0; i < bni; ++i) stitched[at(bi0 + i, bj0 + j, kNx)] = box[at(i, j, bni)];
     }
   }
   EXPECT_EQ(stitched, full);

@@ -3,11 +3,12 @@
 ///
 ///   dE/dt = D Lap E - omega E + theta omega sum_k delta(t - t_k) delta_cell(x_k)
 ///
-/// E is the triggered event rate (events per cell per day). Each observed event adds theta * omega to its cell's
-/// rate; the rate then decays with mean life 1/omega days and spreads with diffusivity D (m^2/day), so the kernel
-/// of one event is exponential in time and Gaussian in space with variance 2 D (t - t_k) per axis: the
-/// "exponential-in-time, Gaussian-in-space" SEPP trigger advanced on the grid in O(cells) per step, independent
-/// of the number of past events (SCIENCE.md section 2). theta is the expected number of offspring per event.
+/// E is the triggered event rate (events per cell per day). Each observed event adds theta * omega to its
+/// cell's rate; the rate then decays with mean life 1/omega days and spreads with diffusivity D (m^2/day), so
+/// the kernel of one event is exponential in time and Gaussian in space with variance 2 D (t - t_k) per axis:
+/// the "exponential-in-time, Gaussian-in-space" SEPP trigger advanced on the grid in O(cells) per step,
+/// independent of the number of past events (SCIENCE.md section 2). theta is the expected number of offspring
+/// per event.
 ///
 /// Discretisation: 5-point Laplacian on the cell centres (cell side h), explicit Euler with sub-steps
 /// dt <= min(excitation.max_dt_days, 0.9 h^2 / (4 D)) (explicit stability limit 0.25 h^2 / D), edges as the
@@ -26,7 +27,7 @@ class OptionSet;
 namespace vigie::models {
 
 class ExcitationModel final : public Model {
-public:
+ public:
   static void declareOptions(core::OptionSet& options);
   /// Collective.
   explicit ExcitationModel(const ModelContext& context);
@@ -42,7 +43,7 @@ public:
   /// Sub-step length used by advance (days).
   [[nodiscard]] double maxStep() const noexcept { return m_max_dt; }
 
-private:
+ private:
   void doAdvance(double t0, double t1) override;
   void doObserve(double t0, double t1, std::span<const double> owned_counts) override;
   [[nodiscard]] const grid::CityGrid& grid() const override { return *m_grid; }
@@ -58,4 +59,4 @@ private:
   mutable std::vector<double> m_scratch;
 };
 
-} // namespace vigie::models
+}  // namespace vigie::models
