@@ -39,3 +39,15 @@ endif()
 if(VIGIE_ENABLE_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
+
+# xxHash (libxxhash-dev): 128-bit row identities for idempotent appends.
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(XXHASH_LIBRARY xxhash REQUIRED)
+add_library(Vigie::xxhash UNKNOWN IMPORTED)
+set_target_properties(Vigie::xxhash PROPERTIES IMPORTED_LOCATION ${XXHASH_LIBRARY}
+                                               INTERFACE_INCLUDE_DIRECTORIES ${XXHASH_INCLUDE_DIR})
+
+# fast_float (libfast-float-dev, header-only): number parsing at memory speed in the CSV reader.
+find_path(FAST_FLOAT_INCLUDE_DIR fast_float/fast_float.h REQUIRED)
+add_library(Vigie::fast_float INTERFACE IMPORTED)
+target_include_directories(Vigie::fast_float SYSTEM INTERFACE ${FAST_FLOAT_INCLUDE_DIR})

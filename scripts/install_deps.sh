@@ -8,9 +8,10 @@ packages=(
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools petsc-dev
   libboost-program-options-dev libgtest-dev libbenchmark-dev
   libproj-dev proj-data nlohmann-json3-dev librandom123-dev libssl-dev zlib1g-dev
+  libxxhash-dev libfast-float-dev tzdata util-linux
   python3-h5py python3-numpy
   slurm-wlm slurmctld slurmd slurm-client munge
-  clang-format
+  clang-format clang-tidy
 )
 
 missing=()

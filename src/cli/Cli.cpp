@@ -31,11 +31,14 @@ Usage:
 
 Subcommands:
   run            build the grid, advance the enabled models, write <output.dir>/vigie_run.h5 (+ .xmf)
+  ingest         read the event files of ingest.events into <output.dir>/obs.h5 (counts per category, cell and
+                 time bin, covariates); --append adds newer events to an existing store, idempotently
   check-config   parse and validate the configuration and the grid; print the effective configuration
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
 Options on the command line replace the file's values; single-dash options go to PETSc (e.g. -log_view).
-Every subcommand writes under output.dir and appends a record to <output.dir>/audit.jsonl.
+Every subcommand but `audit verify` (which only reads) writes under output.dir and appends a record to
+<output.dir>/audit.jsonl.
 Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 input data error, 4 output error,
             5 output.dir locked by another run, 6 audit verification failed, 7 numerical failure.
 )";
@@ -73,10 +76,13 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
     if (isLongOption(tok)) {
       const auto eq = tok.find('=');
       const std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-      if (key == "help" || key == "help-config" || key == "version") {
+      if (key == "help" || key == "help-config" || key == "version" || key == "append") {
         if (eq != std::string::npos)
           throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
-        (key == "help" ? cl.help : key == "version" ? cl.version : cl.help_config) = true;
+        (key == "help"      ? cl.help
+         : key == "version" ? cl.version
+         : key == "append"  ? cl.append
+                            : cl.help_config) = true;
         continue;
       }
       std::string value;

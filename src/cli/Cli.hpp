@@ -17,6 +17,7 @@ struct CommandLine {
   bool help = false;
   bool help_config = false;
   bool version = false;
+  bool append = false;   ///< `vigie ingest --append`
   std::string original;  ///< the command line as typed, for provenance
 };
 

@@ -51,7 +51,8 @@ class Session {
     m_provenance = core::Provenance::collect(env.comm(), m_config, cl.original);
   }
 
-  /// Collective. Appends the audit record (rank 0) once the subcommand has finished or failed.
+  /// Not collective (only rank 0 writes; other ranks return at once). Appends the audit record once the
+  /// subcommand has finished or failed.
   void finish(int exit_code, const std::vector<std::string>& outputs, const nlohmann::json& extra) {
     if (m_env.rank() != 0) return;
     audit::AuditRecord r;

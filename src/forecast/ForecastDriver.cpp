@@ -128,7 +128,7 @@ RunSummary ForecastDriver::run(const std::filesystem::path& output_dir) {
     file.setAttribute("models", [&] {
       std::string s;
       for (const auto& m : summary.models) s += (s.empty() ? "" : ",") + m;
-      return s;
+      return s.empty() ? std::string("none") : s;
     }());
     file.commit();
   }

@@ -124,6 +124,27 @@ void Projection::transformPoints(int direction, std::span<double> xs, std::span<
   }
 }
 
+bool Projection::isProjectedMetres(int epsg) {
+  if (epsg <= 0) return false;
+  State s;
+  PJ* crs = proj_create(s.ctx, epsgName(epsg).c_str());
+  if (crs == nullptr) return false;
+  bool ok = proj_get_type(crs) == PJ_TYPE_PROJECTED_CRS;
+  if (ok) {
+    PJ* cs = proj_crs_get_coordinate_system(s.ctx, crs);
+    ok = cs != nullptr && proj_cs_get_axis_count(s.ctx, cs) >= 2;
+    for (int axis = 0; ok && axis < 2; ++axis) {
+      double to_metre = 0.0;
+      ok = proj_cs_get_axis_info(s.ctx, cs, axis, nullptr, nullptr, nullptr, &to_metre, nullptr, nullptr,
+                                 nullptr) != 0 &&
+           to_metre == 1.0;
+    }
+    if (cs != nullptr) proj_destroy(cs);
+  }
+  proj_destroy(crs);
+  return ok;
+}
+
 bool Projection::isValidEpsg(int epsg) {
   if (epsg <= 0) return false;
   State s;

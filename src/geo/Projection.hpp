@@ -41,6 +41,8 @@ class Projection {
 
   /// Not collective. True if PROJ's database knows `epsg` as a coordinate reference system.
   [[nodiscard]] static bool isValidEpsg(int epsg);
+  /// True if the EPSG code is a projected CRS whose two horizontal axes are in metres.
+  [[nodiscard]] static bool isProjectedMetres(int epsg);
 
  private:
   struct State;

@@ -46,6 +46,12 @@ void CityGrid::declareOptions(core::OptionSet& options) {
       .add("grid.mask", OptionType::Path, "",
            "GeoJSON polygons of the study area (e.g. the city outline); cells whose centre is inside are "
            "active. Empty: every cell is active")
+      .add("grid.mask_events_within_m", OptionType::Double, "0",
+           "when > 0 and no grid.mask is given: the study area is the cells whose centre lies within this "
+           "distance of the centre of a cell holding an ingested event (for cities without an outline)")
+      .add("grid.mask_events_until", OptionType::String, "",
+           "ISO date (YYYY-MM-DD): only events up to and including this day define the event mask (the "
+           "training period); empty: all events")
       .add("grid.px", OptionType::Int, "0", "ranks along x (0: PETSc chooses)")
       .add("grid.py", OptionType::Int, "0", "ranks along y (0: PETSc chooses)");
 }
@@ -74,6 +80,12 @@ GridSpec CityGrid::specFromConfig(const core::Config& config) {
   s.mask_file = config.getPath("grid.mask");
   if (s.epsg == 0 && !s.mask_file.empty())
     throw Error(ExitCode::Usage, "grid.mask needs a geographic grid (grid.crs = EPSG:<code>)", true);
+  s.mask_events_within_m = config.getDouble("grid.mask_events_within_m");
+  s.mask_events_until = config.getString("grid.mask_events_until");
+  if (s.mask_events_within_m < 0.0)
+    throw Error(ExitCode::Usage, "grid.mask_events_within_m must be >= 0", true);
+  if (s.mask_events_within_m > 0.0 && !s.mask_file.empty())
+    throw Error(ExitCode::Usage, "grid.mask and grid.mask_events_within_m are exclusive: choose one", true);
   s.px = static_cast<int>(config.getInt("grid.px"));
   s.py = static_cast<int>(config.getInt("grid.py"));
   if (s.px < 0 || s.py < 0) throw Error(ExitCode::Usage, "grid.px and grid.py must be >= 0", true);
@@ -83,8 +95,10 @@ GridSpec CityGrid::specFromConfig(const core::Config& config) {
 CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::move(spec)) {
   int size = 1;
   MPI_Comm_size(comm, &size);
-  if ((m_spec.px > 0 || m_spec.py > 0) &&
-      (m_spec.px * std::max(m_spec.py, 1) != size && std::max(m_spec.px, 1) * m_spec.py != size)) {
+  // One of px, py given: the other follows from the rank count.
+  if (m_spec.px > 0 && m_spec.py == 0 && size % m_spec.px == 0) m_spec.py = size / m_spec.px;
+  if (m_spec.py > 0 && m_spec.px == 0 && size % m_spec.py == 0) m_spec.px = size / m_spec.py;
+  if ((m_spec.px > 0 || m_spec.py > 0) && m_spec.px * m_spec.py != size) {
     throw Error(ExitCode::Usage,
                 "grid.px x grid.py = " + std::to_string(m_spec.px) + " x " + std::to_string(m_spec.py) +
                     " does not match " + std::to_string(size) + " ranks",
@@ -93,6 +107,13 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
   if (m_spec.epsg != 0 && !geo::Projection::isValidEpsg(m_spec.epsg))
     throw Error(ExitCode::Usage, "grid.crs: EPSG:" + std::to_string(m_spec.epsg) + " is unknown to PROJ",
                 true);
+  if (m_spec.epsg != 0 && !geo::Projection::isProjectedMetres(m_spec.epsg)) {
+    throw Error(ExitCode::Usage,
+                "grid.crs: EPSG:" + std::to_string(m_spec.epsg) +
+                    " is not a projected CRS in metres (cells are squares in metres: use e.g. EPSG:2154 or a "
+                    "UTM zone)",
+                true);
+  }
 
   // Periodic fields use PETSc's periodic ghosts; zero-flux fields use ghosted edges that Field fills by
   // copying the edge cell outward (a cell-centred Neumann condition that conserves mass).
@@ -122,8 +143,14 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
   } else {
     // Every rank reads the outline (small) and rasterises only its own box; a cell's value depends only on
     // its centre, so the mask is the same at any decomposition.
-    auto gj = geo::readGeoJson(m_spec.mask_file);
-    geo::transform(gj, m_spec.epsg);
+    geo::GeoJsonFile gj;
+    try {
+      gj = geo::readGeoJson(m_spec.mask_file);
+      geo::transform(gj, m_spec.epsg);
+    } catch (const Error& e) {
+      // Every rank reads the same file and fails the same way.
+      throw Error(e.code(), e.what(), true);
+    }
     std::vector<geo::Polygon> polys;
     for (const auto& f : gj.features) polys.insert(polys.end(), f.polygons.begin(), f.polygons.end());
     if (polys.empty())
@@ -135,6 +162,18 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
   std::int64_t local_active = 0;
   for (const auto v : m_mask) local_active += v != 0 ? 1 : 0;
   m_active_cells = core::sumInt(comm, local_active);
+}
+
+void CityGrid::setMask(const std::vector<std::uint8_t>& global_mask) {
+  if (global_mask.size() != static_cast<std::size_t>(m_spec.nx) * static_cast<std::size_t>(m_spec.ny))
+    throw Error(ExitCode::Internal, "CityGrid::setMask: the mask does not have nx * ny values");
+  std::size_t k = 0;
+  for (int j = m_box.j0; j < m_box.j0 + m_box.nj; ++j)
+    for (int i = m_box.i0; i < m_box.i0 + m_box.ni; ++i)
+      m_mask[k++] = global_mask[static_cast<std::size_t>(globalIndex(i, j))] != 0 ? 1 : 0;
+  std::int64_t local_active = 0;
+  for (const auto v : m_mask) local_active += v != 0 ? 1 : 0;
+  m_active_cells = core::sumInt(m_comm, local_active);
 }
 
 CityGrid::~CityGrid() {
@@ -207,7 +246,10 @@ std::string CityGrid::summary() const {
     os << "      " << m_spec.nx << " x " << m_spec.ny << " = " << cells << " cells, extent "
        << m_spec.nx * m_spec.cell / 1000.0 << " x " << m_spec.ny * m_spec.cell / 1000.0 << " km\n";
     os << "      active cells " << m_active_cells << " (" << activeArea() << " km^2)"
-       << (m_spec.mask_file.empty() ? ", no mask" : ", mask " + m_spec.mask_file.filename().string()) << "\n";
+       << (!m_spec.mask_file.empty() ? ", mask " + m_spec.mask_file.filename().string()
+           : maskFromEvents()        ? ", mask: cells near events"
+                                     : ", no mask")
+       << "\n";
   } else {
     os << "grid: lattice (no CRS), " << m_spec.nx << " x " << m_spec.ny << " = " << cells
        << " cells, spacing " << m_spec.cell << "\n";

@@ -37,8 +37,10 @@ struct GridSpec {
   int nx = 0;         ///< columns (x, eastward)
   int ny = 0;         ///< rows (y, northward); row 0 is the southern edge
   Boundary boundary = Boundary::ZeroFlux;
-  std::filesystem::path mask_file;  ///< GeoJSON polygons; empty = every cell is active
-  int px = 0;                       ///< ranks along x (0 = let PETSc decide)
+  std::filesystem::path mask_file;    ///< GeoJSON polygons; empty = every cell is active
+  double mask_events_within_m = 0.0;  ///< > 0: the mask is the cells near events (set by ingest), see setMask
+  std::string mask_events_until;      ///< ISO date: only events up to this day make the mask (empty: all)
+  int px = 0;                         ///< ranks along x (0 = let PETSc decide)
   int py = 0;
 };
 
@@ -92,6 +94,12 @@ class CityGrid {
   [[nodiscard]] std::int64_t activeCells() const noexcept { return m_active_cells; }
   /// Area of the active cells, km^2 (geographic grids) or lattice units^2.
   [[nodiscard]] double activeArea() const noexcept;
+
+  /// Collective. Replaces the mask with `global_mask` (nx * ny values, index j * nx + i, the same on every
+  /// rank).
+  void setMask(const std::vector<std::uint8_t>& global_mask);
+  /// True when the mask comes from events (grid.mask_events_within_m > 0) rather than a GeoJSON outline.
+  [[nodiscard]] bool maskFromEvents() const noexcept { return m_spec.mask_events_within_m > 0.0; }
 
   /// A multi-line human summary (same text on every rank).
   [[nodiscard]] std::string summary() const;

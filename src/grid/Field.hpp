@@ -35,6 +35,11 @@ class Field {
   /// Not collective. Value of a ghosted cell (i, j) in global indices, i in [i0-1, i0+ni], j likewise; valid
   /// after updateGhosts().
   [[nodiscard]] double ghosted(int i, int j) const;
+  /// As ghosted(), without the bounds check: for kernels that loop over the owned box (i0-1..i0+ni, ...).
+  [[nodiscard]] double ghostedUnchecked(int i, int j) const noexcept {
+    return m_ghost_copy[static_cast<std::size_t>(j - m_gj0) * static_cast<std::size_t>(m_gni) +
+                        static_cast<std::size_t>(i - m_gi0)];
+  }
 
   /// Collective. Sum over all cells in global index order (bit-identical at any rank count).
   [[nodiscard]] double sum() const;

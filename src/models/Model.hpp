@@ -58,12 +58,13 @@ class Model {
   void loadCheckpoint(const store::FieldFile& file);
 
  protected:
-  /// The grid the model lives on (set by derived constructors through ModelContext).
+  /// Sets the model time (for models that restore or re-initialise their state themselves).
   void setTime(double t) noexcept { m_time = t; }
 
  private:
   virtual void doAdvance(double t0, double t1) = 0;
   virtual void doObserve(double /*t0*/, double /*t1*/, std::span<const double> /*owned_counts*/) {}
+  /// The grid the model lives on.
   [[nodiscard]] virtual const grid::CityGrid& grid() const = 0;
 
   std::string m_name;

@@ -151,6 +151,13 @@ TEST(CityGrid, BadSpecsAreUsageErrors) {
   s.px = 3;
   s.py = 5;
   EXPECT_THROW(CityGrid(MPI_COMM_WORLD, s), vigie::core::Error);
+  GridSpec geographic = lattice(8, 8, Boundary::ZeroFlux);
+  geographic.epsg = 4326;  // degrees, not metres
+  EXPECT_THROW(CityGrid(MPI_COMM_WORLD, geographic), vigie::core::Error);
+  GridSpec only_px = lattice(8, 8, Boundary::ZeroFlux);
+  only_px.px = 1;  // py follows from the rank count
+  const CityGrid g(MPI_COMM_WORLD, only_px);
+  EXPECT_EQ(g.processors()[0], 1);
   EXPECT_THROW(vigie::grid::parseCrs("WGS84"), vigie::core::Error);
   EXPECT_EQ(vigie::grid::parseCrs("EPSG:2154"), 2154);
   EXPECT_EQ(vigie::grid::parseCrs("none"), 0);

@@ -115,9 +115,9 @@ void ExcitationModel::step(double dt) {
 #pragma omp parallel for schedule(static)
   for (int j = box.j0; j < box.j0 + box.nj; ++j) {
     for (int i = box.i0; i < box.i0 + box.ni; ++i) {
-      const double c = e.ghosted(i, j);
-      const double lap =
-          (e.ghosted(i - 1, j) + e.ghosted(i + 1, j)) + (e.ghosted(i, j - 1) + e.ghosted(i, j + 1)) - 4.0 * c;
+      const double c = e.ghostedUnchecked(i, j);
+      const double lap = (e.ghostedUnchecked(i - 1, j) + e.ghostedUnchecked(i + 1, j)) +
+                         (e.ghostedUnchecked(i, j - 1) + e.ghostedUnchecked(i, j + 1)) - 4.0 * c;
       m_next[static_cast<std::size_t>(j - box.j0) * static_cast<std::size_t>(box.ni) +
              static_cast<std::size_t>(i - box.i0)] = (c + r * lap) * decay;
     }

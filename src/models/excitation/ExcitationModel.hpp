@@ -7,8 +7,8 @@
 /// cell's rate; the rate then decays with mean life 1/omega days and spreads with diffusivity D (m^2/day), so
 /// the kernel of one event is exponential in time and Gaussian in space with variance 2 D (t - t_k) per axis:
 /// the "exponential-in-time, Gaussian-in-space" SEPP trigger advanced on the grid in O(cells) per step,
-/// independent of the number of past events (SCIENCE.md section 2). theta is the expected number of offspring
-/// per event.
+/// independent of the number of past events (Mohler et al., JASA 2011; see docs/models.md). theta is the
+/// expected number of offspring per event.
 ///
 /// Discretisation: 5-point Laplacian on the cell centres (cell side h), explicit Euler with sub-steps
 /// dt <= min(excitation.max_dt_days, 0.9 h^2 / (4 D)) (explicit stability limit 0.25 h^2 / D), edges as the
