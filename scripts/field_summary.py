@@ -4,8 +4,8 @@
 Usage:
   field_summary.py FILE.h5                      print the summary
   field_summary.py FILE.h5 --expected EXP.txt   compare; exit 1 on a difference
-  field_summary.py A.h5 --same-as B.h5          datasets of A and B identical (integers exactly,
-                                                floats within --rtol, default 0 = bit-identical)
+  field_summary.py A.h5 --same-as B.h5          every dataset of A and B (all groups) identical (integers
+                                                exactly, floats within --rtol, default 0 = bit-identical)
 
 A summary line is "<dataset> <statistic> <value>". Integer statistics must match exactly, floating-point
 ones within a relative tolerance (default 1e-10), as the rank-invariance convention requires.
@@ -92,23 +92,35 @@ def compare_summary(actual, expected_path, rtol):
     return bad
 
 
+def datasets(f):
+    out = {}
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            out[name] = obj
+
+    f.visititems(visit)
+    return out
+
+
 def compare_files(a, b, rtol):
+    """Every dataset of A and B (any group: /fields, /counts, /time, /covariates, ...) must match."""
     bad = 0
     with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
         for attr in ("epsg", "nx", "ny", "x0", "y0", "cell_m"):
             if fa["grid"].attrs[attr] != fb["grid"].attrs[attr]:
                 print("grid attribute %s differs" % attr)
                 bad += 1
-        na, nb = sorted(fa["fields"]), sorted(fb["fields"])
-        if na != nb:
-            print("field lists differ: %s vs %s" % (na, nb))
+        da_all, db_all = datasets(fa), datasets(fb)
+        if sorted(da_all) != sorted(db_all):
+            print("dataset lists differ: %s vs %s" % (sorted(da_all), sorted(db_all)))
             return bad + 1
-        for name in na:
-            da, db = fa["fields"][name][()], fb["fields"][name][()]
+        for name in sorted(da_all):
+            da, db = da_all[name][()], db_all[name][()]
             if da.shape != db.shape or da.dtype != db.dtype:
                 print("%s: shape/type %s %s vs %s %s" % (name, da.shape, da.dtype, db.shape, db.dtype))
                 bad += 1
-            elif np.issubdtype(da.dtype, np.integer) or rtol == 0:
+            elif da.dtype.kind in "SOU" or np.issubdtype(da.dtype, np.integer) or rtol == 0:
                 if not np.array_equal(da, db):
                     print("%s: %d values differ" % (name, int(np.count_nonzero(da != db))))
                     bad += 1

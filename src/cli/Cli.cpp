@@ -11,6 +11,7 @@
 #include "core/Log.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "grid/CityGrid.hpp"
+#include "ingest/IngestPipeline.hpp"
 #include "models/ModelRegistry.hpp"
 #include "vigie/GitHash.hpp"
 
@@ -59,6 +60,7 @@ core::OptionSet buildOptionSet() {
            "seed of every random stream (streams are keyed by seed, global id and step)");
   grid::CityGrid::declareOptions(options);
   forecast::ForecastDriver::declareOptions(options);
+  ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   return options;
 }

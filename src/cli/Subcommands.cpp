@@ -11,6 +11,7 @@
 #include "core/Timer.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "grid/CityGrid.hpp"
+#include "ingest/IngestPipeline.hpp"
 
 namespace vigie::cli {
 
@@ -116,9 +117,24 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
                             << "), " << env.size() << " ranks x " << env.threads() << " threads, seed "
                             << session.provenance().seed);
     VIGIE_LOG_INFO("\n" << grid->summary());
+    std::vector<std::int64_t> observed;
+    if (!session.config().getList("ingest.events").empty()) {
+      // Every subcommand works on an empty output folder: ingest first when the store is missing or stale.
+      if (ingest::IngestPipeline::needed(env.comm(), session.config(), session.out().path())) {
+        const auto s = ingest::IngestPipeline::run(session.config(), *grid, session.out().path(), false,
+                                                   session.provenance());
+        VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+        outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
+        extra["ingest_rows_read"] = s.rows_read;
+        extra["ingest_accepted"] = s.accepted;
+      }
+      observed = ingest::IngestPipeline::observedTotals(*grid, session.out().path());
+    }
+    // Models are built after ingest: an event-derived mask is known only then.
     forecast::ForecastDriver driver(*grid, session.config(), session.provenance());
+    if (!observed.empty()) driver.setObservations(std::move(observed));
     const auto summary = driver.run(session.out().path());
-    outputs = {"vigie_run.h5", "vigie_run.h5.xmf"};
+    outputs.insert(outputs.end(), {"vigie_run.h5", "vigie_run.h5.xmf"});
     extra["active_cells"] = grid->activeCells();
     extra["active_area"] = grid->activeArea();
     extra["snapshots"] = summary.snapshots;
@@ -132,6 +148,26 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
                                  return s;
                                }())
                             << ")");
+    core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
+int cmdIngest(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, cl.append ? "ingest --append" : "ingest");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    grid::CityGrid grid(env.comm(), grid::CityGrid::specFromConfig(session.config()));
+    const auto s = ingest::IngestPipeline::run(session.config(), grid, session.out().path(), cl.append,
+                                               session.provenance());
+    VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+    outputs = {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"};
+    extra["rows_read"] = s.rows_read;
+    extra["accepted"] = s.accepted;
+    extra["new_events"] = s.new_events;
+    extra["rejected"] = s.rejected;
+    extra["duplicate_rows"] = s.duplicate_rows;
+    extra["bins"] = s.store.axis.nt;
+    extra["missing_bins"] = s.missing_bins;
+    extra["journal_records"] = s.store.journal_records;
     core::TimerRegistry::instance().report(env.comm());
   });
 }
@@ -169,10 +205,13 @@ int cmdAudit(const core::Environment& env, const CommandLine& cl) {
 
 int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   const auto& name = cl.positional.front();
+  if (cl.append && name != "ingest")
+    throw Error(ExitCode::Usage, "--append is an option of vigie ingest only", true);
   if (name != "audit" && cl.positional.size() > 1)
     throw Error(ExitCode::Usage, "vigie " + name + ": unexpected argument '" + cl.positional[1] + "'", true);
   if (name == "run") return cmdRun(env, cl);
   if (name == "check-config") return cmdCheckConfig(env, cl);
+  if (name == "ingest") return cmdIngest(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);
 }

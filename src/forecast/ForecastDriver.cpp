@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "core/Config.hpp"
@@ -35,6 +36,8 @@ ForecastDriver::ForecastDriver(const grid::CityGrid& grid, const core::Config& c
       m_provenance(std::move(provenance)),
       m_horizon(config.getDouble("run.horizon_days")),
       m_output_every(config.getDouble("run.output_every_days")) {
+  m_min_count = config.getInt("privacy.min_count");
+  if (m_min_count < 0) throw Error(ExitCode::Usage, "privacy.min_count must be >= 0", true);
   if (m_horizon < 0.0) throw Error(ExitCode::Usage, "run.horizon_days must be >= 0", true);
   if (!(m_output_every > 0.0)) throw Error(ExitCode::Usage, "run.output_every_days must be positive", true);
   if (m_horizon / m_output_every > 100000.0)
@@ -54,6 +57,13 @@ std::vector<models::Model*> ForecastDriver::models() const {
   std::vector<models::Model*> out;
   for (const auto& m : m_models) out.push_back(m.get());
   return out;
+}
+
+void ForecastDriver::setObservations(std::vector<std::int64_t> owned_counts) {
+  const auto& box = m_grid.ownedBox();
+  if (owned_counts.size() != static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj))
+    throw Error(ExitCode::Internal, "ForecastDriver::setObservations: counts do not match the owned box");
+  m_observed = std::move(owned_counts);
 }
 
 void ForecastDriver::aggregate(std::vector<double>& intensity) const {
@@ -116,9 +126,23 @@ RunSummary ForecastDriver::run(const std::filesystem::path& output_dir) {
     writeProvenance(file, m_provenance);
     file.write2d<std::uint8_t>("mask", box, m_grid.ownedMask(),
                                store::FieldMeta{"1", "1 where the cell is inside the study area", 0});
-    const std::vector<std::int32_t> observed(n_owned, 0);
-    file.write2d<std::int32_t>("observations", box, observed,
-                               store::FieldMeta{"events", "events observed per cell so far", 0});
+    // Published counts: cells with fewer than privacy.min_count events are shown as 0 (k-anonymity style).
+    std::vector<std::int32_t> observed(n_owned, 0);
+    std::int64_t suppressed = 0;
+    for (std::size_t k = 0; k < m_observed.size(); ++k) {
+      const auto c = m_observed[k];
+      if (c > 0 && c < m_min_count) {
+        ++suppressed;
+      } else {
+        observed[k] =
+            static_cast<std::int32_t>(std::min<std::int64_t>(c, std::numeric_limits<std::int32_t>::max()));
+      }
+    }
+    file.write2d<std::int32_t>(
+        "observations", box, observed,
+        store::FieldMeta{"events", "events observed per cell in the observation store", 0});
+    file.setAttribute("privacy_min_count", m_min_count);
+    file.setAttribute("privacy_suppressed_cells", core::sumInt(m_grid.comm(), suppressed));
     file.write3d<double>("intensity", summary.snapshots, box, snapshots,
                          store::FieldMeta{"events/cell/day", "expected events per cell per day", 0});
     std::ostringstream ts;

@@ -48,6 +48,10 @@ class ForecastDriver {
 
   [[nodiscard]] std::vector<models::Model*> models() const;
 
+  /// Not collective. Observed events per owned cell (owned-box order) for the published /fields/observations;
+  /// cells below privacy.min_count are shown as 0 there.
+  void setObservations(std::vector<std::int64_t> owned_counts);
+
  private:
   void aggregate(std::vector<double>& intensity) const;
 
@@ -55,6 +59,8 @@ class ForecastDriver {
   const core::Config& m_config;
   core::Provenance m_provenance;
   std::vector<std::unique_ptr<models::Model>> m_models;
+  std::vector<std::int64_t> m_observed;
+  std::int64_t m_min_count = 0;
   double m_horizon;
   double m_output_every;
 };

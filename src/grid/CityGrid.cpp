@@ -164,6 +164,19 @@ CityGrid::CityGrid(MPI_Comm comm, GridSpec spec) : m_comm(comm), m_spec(std::mov
   m_active_cells = core::sumInt(comm, local_active);
 }
 
+std::vector<std::uint8_t> CityGrid::globalMask() const {
+  // Each rank contributes its owned cells; a MAX reduction assembles the whole mask in global index order.
+  std::vector<std::uint8_t> global(static_cast<std::size_t>(m_spec.nx) * static_cast<std::size_t>(m_spec.ny),
+                                   0);
+  std::size_t k = 0;
+  for (int j = m_box.j0; j < m_box.j0 + m_box.nj; ++j)
+    for (int i = m_box.i0; i < m_box.i0 + m_box.ni; ++i)
+      global[static_cast<std::size_t>(globalIndex(i, j))] = m_mask[k++];
+  VIGIE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, global.data(), static_cast<int>(global.size()), MPI_UINT8_T,
+                                MPI_MAX, m_comm));
+  return global;
+}
+
 void CityGrid::setMask(const std::vector<std::uint8_t>& global_mask) {
   if (global_mask.size() != static_cast<std::size_t>(m_spec.nx) * static_cast<std::size_t>(m_spec.ny))
     throw Error(ExitCode::Internal, "CityGrid::setMask: the mask does not have nx * ny values");

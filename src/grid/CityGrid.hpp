@@ -95,6 +95,8 @@ class CityGrid {
   /// Area of the active cells, km^2 (geographic grids) or lattice units^2.
   [[nodiscard]] double activeArea() const noexcept;
 
+  /// Collective. The whole mask (nx * ny values, index j * nx + i) on every rank.
+  [[nodiscard]] std::vector<std::uint8_t> globalMask() const;
   /// Collective. Replaces the mask with `global_mask` (nx * ny values, index j * nx + i, the same on every
   /// rank).
   void setMask(const std::vector<std::uint8_t>& global_mask);

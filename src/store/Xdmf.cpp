@@ -62,6 +62,10 @@ void meshXml(std::ostringstream& os, const GridGeometry& g, const std::string& i
      << indent << "</Geometry>\n";
 }
 
+std::string datasetPath(const XdmfField& f) {
+  return escaped(f.path.empty() ? "/fields/" + f.name : f.path);
+}
+
 std::string typeXml(const XdmfField& f) {
   return "NumberType=\"" + f.number_type + "\" Precision=\"" + std::to_string(f.precision) + "\"";
 }
@@ -92,7 +96,7 @@ std::string xdmfDocument(const std::string& h5_name, const GridGeometry& g,
       if (f.nt != 0) continue;
       os << "      <Attribute Name=\"" << escaped(f.name) << "\" AttributeType=\"Scalar\" Center=\"Cell\">\n"
          << "        <DataItem Dimensions=\"" << plane << "\" " << typeXml(f) << " Format=\"HDF\">" << file
-         << ":/fields/" << escaped(f.name) << "</DataItem>\n"
+         << ':' << datasetPath(f) << "</DataItem>\n"
          << "      </Attribute>\n";
     }
     os << "    </Grid>\n";
@@ -114,7 +118,7 @@ std::string xdmfDocument(const std::string& h5_name, const GridGeometry& g,
            << "            <DataItem Dimensions=\"3 3\" Format=\"XML\">" << t << " 0 0 1 1 1 1 " << plane
            << "</DataItem>\n"
            << "            <DataItem Dimensions=\"" << f.nt << ' ' << plane << "\" " << typeXml(f)
-           << " Format=\"HDF\">" << file << ":/fields/" << escaped(f.name) << "</DataItem>\n"
+           << " Format=\"HDF\">" << file << ':' << datasetPath(f) << "</DataItem>\n"
            << "          </DataItem>\n"
            << "        </Attribute>\n";
       }

@@ -8,10 +8,11 @@
 
 namespace vigie::store {
 
-/// One dataset under /fields, as the sidecar describes it.
+/// One [ny][nx] or [nt][ny][nx] dataset, as the sidecar describes it.
 struct XdmfField {
-  std::string name;
-  int nt = 0;  ///< 0 for a 2-D field [ny][nx]; the number of time indices for a 3-D one [nt][ny][nx]
+  std::string name;  ///< the attribute name shown by viewers
+  std::string path;  ///< absolute HDF5 path of the dataset; empty means "/fields/<name>"
+  int nt = 0;        ///< 0 for a 2-D field [ny][nx]; the number of time indices for a 3-D one [nt][ny][nx]
   std::string number_type;  ///< XDMF NumberType: Float, Int, UInt or UChar
   int precision = 8;        ///< bytes per value
 };

@@ -320,7 +320,8 @@ TEST(FieldFile, InvalidArgumentsThrowOnEveryRank) {
   const Box gap = commRank() == 0 ? Box{} : box;  // rank 0's cells left out (with 1 rank: nothing written)
   EXPECT_THROW(f.write2d<double>("c", gap, fill2d<double>(gap, doubleValue), FieldMeta{}),
                vigie::core::Error);
-  EXPECT_THROW(f.write2d<double>("bad/name", box, data, FieldMeta{}), vigie::core::Error);
+  EXPECT_THROW(f.write2d<double>("bad name", box, data, FieldMeta{}), vigie::core::Error);
+  EXPECT_THROW(f.write2d<double>("bad//name", box, data, FieldMeta{}), vigie::core::Error);
   f.write2d<double>("d", box, data, FieldMeta{});
   EXPECT_THROW(f.write2d<double>("d", box, data, FieldMeta{}), vigie::core::Error);  // already written
   f.commit();
@@ -365,10 +366,104 @@ TEST(FieldFile, CompressedFieldsRoundTrip) {
       const hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
       const hid_t dcpl = H5Dget_create_plist(dset);
       EXPECT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED) << name;
-      EXPECT_EQ(H5Pget_nfilters(dcpl), 1) << name;
+      // Byte shuffle then deflate.
+      ASSERT_EQ(H5Pget_nfilters(dcpl), 2) << name;
+      unsigned flags = 0;
+      std::size_t nelmts = 0;
+      EXPECT_EQ(H5Pget_filter2(dcpl, 0, &flags, &nelmts, nullptr, 0, nullptr, nullptr), H5Z_FILTER_SHUFFLE)
+          << name;
+      nelmts = 1;
+      unsigned level = 0;
+      EXPECT_EQ(H5Pget_filter2(dcpl, 1, &flags, &nelmts, &level, 0, nullptr, nullptr), H5Z_FILTER_DEFLATE)
+          << name;
       H5Pclose(dcpl);
       H5Dclose(dset);
     }
     H5Fclose(file);
+  }
+}
+
+// Paths from the root, replicated 1-D data, strings, an extendible time axis grown in place and the sidecar
+// listing datasets outside /fields.
+TEST(FieldFile, PathsVectorsAndExtendibleInPlace) {
+  const GridGeometry g = smallGrid();
+  const fs::path path = outputDir() / "paths.h5";
+  int px = 1;
+  int py = 1;
+  writerSplit(&px, &py);
+  const Box box = splitBox(g.nx, g.ny, px, py, commRank());
+  const Box whole{0, 0, g.nx, g.ny};
+  const Box rbox = splitBox(g.nx, g.ny, commSize(), 1, commRank());
+  const auto counts3 = fill3d(box, 3);
+  std::vector<std::int32_t> ints(counts3.size());
+  std::transform(counts3.begin(), counts3.end(), ints.begin(),
+                 [](double v) { return static_cast<std::int32_t>(v); });
+  {
+    auto f = FieldFile::create(MPI_COMM_WORLD, path, g);
+    f.create3dExtendible<std::int32_t>("counts/theft", 3, box, ints, FieldMeta{"events", "", 0});
+    f.write2d<std::uint8_t>("/mask", box, fill2d<std::uint8_t>(box, [](int i, int) { return i % 2; }),
+                            FieldMeta{});
+    const std::vector<std::int64_t> starts{10, 20, 30};
+    f.write1d<std::int64_t>("time/bin_start", starts, FieldMeta{"s", "", 0});
+    f.writeStrings1d("time/iso", {"2018-01-01", "", "2018-01-03T00:00+01:00"});
+    f.setObjectAttribute("time/bin_start", "bin", std::string("day"));
+    const std::int32_t small = 7;
+    f.setObjectAttribute("counts/theft", "n", static_cast<std::int64_t>(small));
+    EXPECT_THROW(f.create3dExtendible<std::int32_t>("counts/theft", 3, box, ints, FieldMeta{}),
+                 vigie::core::Error);
+    EXPECT_THROW(f.write1d<std::int64_t>("time//x", starts, FieldMeta{}), vigie::core::Error);
+    f.setAttribute("schema", std::string("vigie.obs/1"));
+    f.commit();
+  }
+  std::string xml = readText(fs::path(path.string() + ".xmf"));
+  EXPECT_TRUE(tagsBalanced(xml)) << xml;
+  EXPECT_NE(xml.find("paths.h5:/counts/theft<"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("paths.h5:/mask<"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("bin_start"), std::string::npos);  // 1-D datasets are not grid fields
+  {
+    auto f = FieldFile::openReadWrite(MPI_COMM_WORLD, path);
+    EXPECT_TRUE(f.hasField("counts/theft"));
+    EXPECT_FALSE(f.hasField("counts/absent/deeper"));
+    EXPECT_EQ(f.childNames("time"), (std::vector<std::string>{"bin_start", "iso"}));
+    EXPECT_EQ(f.objectStringAttribute("/time/bin_start", "bin"), "day");
+    EXPECT_EQ(f.objectIntAttribute("counts/theft", "n"), 7);
+    EXPECT_EQ(f.read1d<std::int64_t>("time/bin_start"), (std::vector<std::int64_t>{10, 20, 30}));
+    EXPECT_EQ(f.readStrings1d("time/iso"),
+              (std::vector<std::string>{"2018-01-01", "", "2018-01-03T00:00+01:00"}));
+    // Grow the axis to 5 planes and add one to plane 3 of every owned cell (read-modify-write, reader split).
+    f.extend3d("counts/theft", 5);
+    EXPECT_EQ(f.shape("counts/theft"), (std::vector<std::int64_t>{5, g.ny, g.nx}));
+    EXPECT_THROW(f.extend3d("counts/theft", 4), vigie::core::Error);
+    auto slab = f.readSlab3d<std::int32_t>("counts/theft", 3, 2, rbox);
+    EXPECT_TRUE(std::all_of(slab.begin(), slab.end(), [](std::int32_t v) { return v == 0; }));
+    for (std::size_t k = 0; k < static_cast<std::size_t>(rbox.cells()); ++k) slab[k] += 1;
+    f.writeSlab3d<std::int32_t>("counts/theft", 3, 2, rbox, slab);
+    EXPECT_THROW((void)f.readSlab3d<std::int32_t>("counts/theft", 4, 2, rbox), vigie::core::Error);
+    f.write1d<std::int64_t>("time/bin_start", std::vector<std::int64_t>{10, 20, 30, 40, 50},
+                            FieldMeta{"s", "", 0});
+    f.writeStrings1d("time/iso", {"a", "bb", "ccc", "dddd", "a much longer string than before"});
+    f.setAttribute("dirty", std::int64_t{0});
+    f.flush();
+    f.commit();
+  }
+  xml = readText(fs::path(path.string() + ".xmf"));
+  EXPECT_NE(xml.find("Dimensions=\"5 23 37\""), std::string::npos) << xml;
+  {
+    const auto f = FieldFile::open(MPI_COMM_WORLD, path);
+    EXPECT_EQ(f.stringAttribute("schema"), "vigie.obs/1");
+    EXPECT_EQ(f.intAttribute("dirty"), 0);
+    int nt = 0;
+    const auto all = f.read3d<std::int32_t>("counts/theft", whole, &nt);
+    ASSERT_EQ(nt, 5);
+    const auto plane = static_cast<std::size_t>(whole.cells());
+    const auto want = fill3d(whole, 3);
+    std::size_t bad = 0;
+    for (std::size_t k = 0; k < 3 * plane; ++k) bad += all[k] != static_cast<std::int32_t>(want[k]);
+    for (std::size_t k = 3 * plane; k < 4 * plane; ++k) bad += all[k] != 1;
+    for (std::size_t k = 4 * plane; k < 5 * plane; ++k) bad += all[k] != 0;
+    EXPECT_EQ(bad, 0U);
+    EXPECT_EQ(f.read1d<std::int64_t>("/time/bin_start"), (std::vector<std::int64_t>{10, 20, 30, 40, 50}));
+    EXPECT_EQ(f.readStrings1d("time/iso").back(), "a much longer string than before");
+    EXPECT_THROW((void)f.read1d<double>("time/bin_start"), vigie::core::Error);  // integer read as float
   }
 }

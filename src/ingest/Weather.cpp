@@ -1,0 +1,199 @@
+#include "ingest/Weather.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <string_view>
+
+#include "core/Error.hpp"
+#include "ingest/Calendar.hpp"
+
+namespace vigie::ingest {
+
+namespace {
+
+using core::Error;
+using core::ExitCode;
+
+enum class Reduction { Sum, Mean, Max };
+
+struct Variable {
+  const char* name;
+  const char* column;  // Météo-France DPClim column
+  const char* units;
+  Reduction reduction;
+};
+
+constexpr std::array<Variable, 8> kVariables = {{
+    {"rain_mm", "RR", "mm", Reduction::Sum},
+    {"tmin_c", "TN", "degC", Reduction::Mean},
+    {"tmax_c", "TX", "degC", Reduction::Mean},
+    {"tmean_c", "TM", "degC", Reduction::Mean},
+    {"wind_mean_ms", "FFM", "m/s", Reduction::Mean},
+    {"gust_max_ms", "FXI", "m/s", Reduction::Max},
+    {"thunder_days", "ORAG", "days", Reduction::Sum},
+    {"fog_days", "BROU", "days", Reduction::Sum},
+}};
+constexpr std::size_t kNumVars = kVariables.size();
+
+std::string_view trimView(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+void splitFields(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = line.find(',', start);
+    out.push_back(trimView(line.substr(start, comma == std::string_view::npos ? comma : comma - start)));
+    if (comma == std::string_view::npos) return;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& Weather::names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& var : kVariables) v.emplace_back(var.name);
+    return v;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& Weather::units() {
+  static const std::vector<std::string> units = [] {
+    std::vector<std::string> v;
+    for (const auto& var : kVariables) v.emplace_back(var.units);
+    return v;
+  }();
+  return units;
+}
+
+Weather Weather::read(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ExitCode::InputData, path.string() + ": cannot open the weather file");
+  long line_no = 0;
+  const auto fail = [&](const std::string& why) {
+    return Error(ExitCode::InputData, path.string() + ":" + std::to_string(line_no) + ": " + why);
+  };
+
+  std::string raw;
+  std::vector<std::string_view> fields;
+  do {
+    if (!std::getline(in, raw)) {
+      line_no = std::max(line_no, 1L);
+      throw fail("empty file: expected a header line with DATE, RR, TN, TX, TM, FFM, FXI, ORAG, BROU");
+    }
+    ++line_no;
+  } while (trimView(raw).empty());
+  splitFields(trimView(raw), fields);
+  const std::size_t num_fields = fields.size();
+  std::size_t date_col = num_fields;
+  std::array<std::size_t, kNumVars> cols{};
+  cols.fill(num_fields);
+  for (std::size_t c = 0; c < num_fields; ++c) {
+    if (fields[c] == "DATE") date_col = c;
+    for (std::size_t v = 0; v < kNumVars; ++v) {
+      if (fields[c] == kVariables[v].column) cols[v] = c;
+    }
+  }
+  if (date_col == num_fields) throw fail("no DATE column in the header (is the delimiter a comma?)");
+  for (std::size_t v = 0; v < kNumVars; ++v) {
+    if (cols[v] == num_fields)
+      throw fail(std::string("no ") + kVariables[v].column + " column in the header");
+  }
+
+  std::map<std::int64_t, std::array<double, kNumVars>> rows;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    const auto line = trimView(raw);
+    if (line.empty()) continue;
+    splitFields(line, fields);
+    if (fields.size() != num_fields) {
+      throw fail("expected " + std::to_string(num_fields) + " fields, found " +
+                 std::to_string(fields.size()));
+    }
+    const auto day = parseIsoDate(fields[date_col]);
+    if (!day) throw fail("DATE is not an ISO date (YYYY-MM-DD)");
+    std::array<double, kNumVars> values{};
+    for (std::size_t v = 0; v < kNumVars; ++v) {
+      const auto text = fields[cols[v]];
+      if (text.empty()) {
+        values[v] = std::numeric_limits<double>::quiet_NaN();
+        continue;
+      }
+      double x = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+      if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(x)) {
+        throw fail(std::string(kVariables[v].column) + " is not a number");
+      }
+      values[v] = x;
+    }
+    if (!rows.emplace(*day, values).second) throw fail("the date appears twice");
+  }
+  if (in.bad()) throw Error(ExitCode::InputData, path.string() + ": read error");
+
+  Weather w;
+  if (rows.empty()) return w;
+  w.m_first_day = rows.begin()->first;
+  const auto ndays = static_cast<std::size_t>(rows.rbegin()->first - w.m_first_day + 1);
+  w.m_present.assign(ndays, 0);
+  w.m_raw.assign(ndays * kNumVars, std::numeric_limits<double>::quiet_NaN());
+  for (const auto& [day, values] : rows) {
+    const auto k = static_cast<std::size_t>(day - w.m_first_day);
+    w.m_present[k] = 1;
+    std::copy(values.begin(), values.end(), w.m_raw.begin() + static_cast<std::ptrdiff_t>(k * kNumVars));
+  }
+  return w;
+}
+
+WeatherSeries Weather::aggregate(const std::vector<DaySpan>& spans) const {
+  WeatherSeries out;
+  const std::size_t nb = spans.size();
+  out.values.assign(kNumVars, std::vector<double>(nb, 0.0));
+  out.missing.assign(nb, 0);
+  for (std::size_t b = 0; b < nb; ++b) {
+    std::array<double, kNumVars> acc{};
+    std::array<int, kNumVars> used{};
+    acc.fill(0.0);
+    used.fill(0);
+    bool missing = spans[b].end_day <= spans[b].first_day;
+    for (std::int64_t day = spans[b].first_day; day < spans[b].end_day; ++day) {
+      if (day < firstDay() || day >= endDay() ||
+          m_present[static_cast<std::size_t>(day - m_first_day)] == 0) {
+        missing = true;
+        continue;
+      }
+      const double* row = &m_raw[static_cast<std::size_t>(day - m_first_day) * kNumVars];
+      for (std::size_t v = 0; v < kNumVars; ++v) {
+        if (std::isnan(row[v])) {
+          missing = true;
+          continue;
+        }
+        if (kVariables[v].reduction == Reduction::Max) {
+          acc[v] = used[v] == 0 ? row[v] : std::max(acc[v], row[v]);
+        } else {
+          acc[v] += row[v];
+        }
+        ++used[v];
+      }
+    }
+    for (std::size_t v = 0; v < kNumVars; ++v) {
+      double value = 0.0;
+      if (used[v] > 0) value = kVariables[v].reduction == Reduction::Mean ? acc[v] / used[v] : acc[v];
+      out.values[v][b] = value;
+    }
+    out.missing[b] = missing ? 1 : 0;
+  }
+  return out;
+}
+
+}  // namespace vigie::ingest

@@ -1,0 +1,50 @@
+#pragma once
+/// Daily weather observations (Météo-France DPClim daily CSV) aggregated over time bins.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ingest/Calendar.hpp"
+
+namespace vigie::ingest {
+
+/// Weather aggregated per bin: values[v][b] for the variable names()[v], and missing[b].
+struct WeatherSeries {
+  std::vector<std::vector<double>> values;
+  /// 1 if a day of the bin is absent from the file or lacks one of the values used; the aggregates then use
+  /// the days that have the value, and are 0 when none has it.
+  std::vector<std::uint8_t> missing;
+};
+
+/// A daily weather record per date, read once and aggregated for any list of bins.
+class Weather {
+ public:
+  /// The aggregated variables, in the order of WeatherSeries::values: rain_mm (sum of RR), tmin_c, tmax_c,
+  /// tmean_c (means of TN, TX, TM), wind_mean_ms (mean of FFM), gust_max_ms (max of FXI), thunder_days (sum
+  /// of ORAG), fog_days (sum of BROU).
+  static const std::vector<std::string>& names();
+  /// Units of each variable, same order as names().
+  static const std::vector<std::string>& units();
+
+  /// Not collective. Reads the CSV (header with at least DATE, RR, TN, TX, TM, FFM, FXI, ORAG, BROU; an empty
+  /// field is a missing value). Throws core::Error(InputData, "<file>:<line>: <reason>") for a missing
+  /// column, a row with the wrong number of fields, a bad date, a non-numeric value, or a date given twice.
+  static Weather read(const std::filesystem::path& path);
+
+  /// Not collective. Aggregates over each span; all values finite.
+  [[nodiscard]] WeatherSeries aggregate(const std::vector<DaySpan>& spans) const;
+
+  /// First and one-past-last day of the file's range (days since 1970-01-01).
+  [[nodiscard]] std::int64_t firstDay() const noexcept { return m_first_day; }
+  [[nodiscard]] std::int64_t endDay() const noexcept {
+    return m_first_day + static_cast<std::int64_t>(m_present.size());
+  }
+
+ private:
+  std::int64_t m_first_day = 0;
+  std::vector<std::uint8_t> m_present;  // per day from m_first_day: a row exists
+  std::vector<double> m_raw;            // [day][variable], NaN = empty field
+};
+
+}  // namespace vigie::ingest
