@@ -278,8 +278,19 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
           ? "events within " + std::to_string(mask_radius) + " m until " +
                 (grid.spec().mask_events_until.empty() ? "end" : grid.spec().mask_events_until)
           : grid.spec().mask_file.filename().string();
-  StoreMeta meta{summary.categories, binning, coverage,
-                 fingerprint + ";" + binning.fingerprint() + ";mask=" + mask_text, attributes};
+  // Sources with a reported/discovered flag also get discovered-only counts (feedback-loop correction).
+  int flagged = 0;
+  core::runOnRoot(comm, [&] {
+    flagged = SourceProfile::load(config.getPath("ingest.profile")).flag_column.empty() ? 0 : 1;
+  });
+  VIGIE_CHECK_MPI(MPI_Bcast(&flagged, 1, MPI_INT, 0, comm));
+  StoreMeta meta{
+      summary.categories,
+      binning,
+      coverage,
+      flagged != 0,
+      fingerprint + ";" + binning.fingerprint() + ";mask=" + mask_text + ";flags=" + std::to_string(flagged),
+      attributes};
   {
     core::ScopedTimer timer("ingest store");
     summary.store =

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <sstream>
 
 #include "core/Error.hpp"
 #include "core/Log.hpp"
@@ -198,9 +199,28 @@ void writeTimeAxis(FieldFile& file, const StoreMeta& meta, const TimeAxis& axis)
                 0});
 }
 
+std::string joinTotals(const std::vector<std::int64_t>& totals) {
+  std::string text;
+  for (const auto v : totals) {
+    if (!text.empty()) text.push_back(',');
+    text.append(std::to_string(v));
+  }
+  return text;
+}
+
+// Per-category totals: kept as the root attribute category_totals (updated by every rebuild and append, so a
+// real-time append does not read the whole store back); recounted from the counts when absent.
 std::vector<std::int64_t> categoryTotals(FieldFile& file, const StoreMeta& meta, const Box& box,
                                          const TimeAxis& axis, MPI_Comm comm) {
   std::vector<std::int64_t> totals(meta.categories.size(), 0);
+  if (file.hasAttribute("category_totals")) {
+    std::stringstream ss(file.stringAttribute("category_totals"));
+    std::string item;
+    std::size_t c = 0;
+    while (std::getline(ss, item, ',') && c < totals.size()) totals[c++] = std::stoll(item);
+    if (c == totals.size()) return totals;
+    std::fill(totals.begin(), totals.end(), 0);
+  }
   for (std::size_t c = 0; c < meta.categories.size(); ++c) {
     for (std::int64_t t0 = 0; t0 < axis.nt; t0 += kAppendPlanes) {
       const int n = static_cast<int>(std::min<std::int64_t>(kAppendPlanes, axis.nt - t0));
@@ -225,6 +245,8 @@ void writeRootAttributes(FieldFile& file, const StoreMeta& meta, const TimeAxis&
 }
 
 const FieldMeta kCountsMeta{"events", "accepted events per time bin and cell", 0};
+const FieldMeta kDiscoveredMeta{"events",
+                                "accepted events flagged as discovered by patrols, per bin and cell", 0};
 const FieldMeta kProfileMeta{"events", "accepted events with a known hour, by local hour of day", 0};
 
 void markCounts(FieldFile& file, const std::string& name) {
@@ -283,6 +305,18 @@ StoreSummary rebuild(const grid::CityGrid& grid, const fs::path& path, const Sto
     const std::string prof = "/profiles/hour_of_day/" + meta.categories[c];
     file.write3d<std::int32_t>(prof, 24, box, profile, kProfileMeta);
     markCounts(file, prof);
+    if (meta.flagged) {
+      // Discovered (patrol-found) events apart: the feedback-loop correction needs them (Ensign et al. 2018).
+      counts.assign(static_cast<std::size_t>(axis.nt) * cells, 0);
+      for (const Event& e : local) {
+        if (static_cast<std::size_t>(e.category) != c || e.flag != EventFlag::Discovered) continue;
+        const auto t = static_cast<std::size_t>(meta.binning.binOf(e.civil_seconds) - axis.first_bin);
+        ++counts[t * cells + localIndex(e, nx, box)];
+      }
+      const std::string disc = "/counts_discovered/" + meta.categories[c];
+      file.create3dExtendible<std::int32_t>(disc, static_cast<int>(axis.nt), box, counts, kDiscoveredMeta);
+      markCounts(file, disc);
+    }
   }
   writeRootAttributes(file, meta, axis);
   if (extra) {
@@ -299,6 +333,7 @@ StoreSummary rebuild(const grid::CityGrid& grid, const fs::path& path, const Sto
   VIGIE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, totals.data(), static_cast<int>(totals.size()), MPI_INT64_T,
                                 MPI_SUM, comm));
   summary.totals = totals;
+  file.setAttribute("category_totals", joinTotals(totals));
   summary.events_counted = journal_records;
   summary.journal_records = journal_records;
   summary.rebuilt = true;
@@ -331,6 +366,10 @@ std::string appendProblem(const FieldFile& file, const grid::CityGrid& grid, con
     if (!file.hasField("/counts/" + c) || file.shape("/counts/" + c)[0] != axis->nt) {
       return "counts of '" + c + "' are absent or disagree with the time axis";
     }
+    if (meta.flagged &&
+        (!file.hasField("/counts_discovered/" + c) || file.shape("/counts_discovered/" + c)[0] != axis->nt)) {
+      return "discovered counts of '" + c + "' are absent or disagree with the time axis";
+    }
   }
   return {};
 }
@@ -353,39 +392,53 @@ StoreSummary append(FieldFile& file, const grid::CityGrid& grid, const StoreMeta
       any ? std::max(axis.first_bin + axis.nt - 1, range[1]) : axis.first_bin + axis.nt - 1;
   const TimeAxis grown{axis.first_bin, new_last - axis.first_bin + 1};
   if (grown.nt > axis.nt) {
-    for (const auto& c : meta.categories) file.extend3d("/counts/" + c, static_cast<int>(grown.nt));
+    for (const auto& c : meta.categories) {
+      file.extend3d("/counts/" + c, static_cast<int>(grown.nt));
+      if (meta.flagged) file.extend3d("/counts_discovered/" + c, static_cast<int>(grown.nt));
+    }
     writeTimeAxis(file, meta, grown);
   }
 
+  std::vector<std::int64_t> added(meta.categories.size(), 0);
+  for (const Event& e : local) ++added[static_cast<std::size_t>(e.category)];
+  VIGIE_CHECK_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, added.data(), static_cast<int>(added.size()), MPI_INT64_T, MPI_SUM, comm));
+  auto totals = categoryTotals(file, meta, box, axis, comm);
+  for (std::size_t c = 0; c < totals.size(); ++c) totals[c] += added[c];
   if (any) {
     const std::size_t cells = static_cast<std::size_t>(box.cells());
     const std::int64_t nx = grid.nx();
-    for (std::size_t c = 0; c < meta.categories.size(); ++c) {
-      const std::string name = "/counts/" + meta.categories[c];
-      for (std::int64_t t0 = range[0] - grown.first_bin; t0 <= range[1] - grown.first_bin;
-           t0 += kAppendPlanes) {
-        const int n =
-            static_cast<int>(std::min<std::int64_t>(kAppendPlanes, range[1] - grown.first_bin - t0 + 1));
-        auto slab = file.readSlab3d<std::int32_t>(name, static_cast<int>(t0), n, box);
+    for (std::size_t c = 0; c < meta.categories.size(); ++c)
+      for (const bool discovered_only : {false, true}) {
+        if (discovered_only && !meta.flagged) continue;
+        const std::string name = (discovered_only ? "/counts_discovered/" : "/counts/") + meta.categories[c];
+        for (std::int64_t t0 = range[0] - grown.first_bin; t0 <= range[1] - grown.first_bin;
+             t0 += kAppendPlanes) {
+          const int n =
+              static_cast<int>(std::min<std::int64_t>(kAppendPlanes, range[1] - grown.first_bin - t0 + 1));
+          auto slab = file.readSlab3d<std::int32_t>(name, static_cast<int>(t0), n, box);
+          for (const Event& e : local) {
+            if (static_cast<std::size_t>(e.category) != c) continue;
+            if (discovered_only && e.flag != EventFlag::Discovered) continue;
+            const std::int64_t t = meta.binning.binOf(e.civil_seconds) - grown.first_bin - t0;
+            if (t < 0 || t >= n) continue;
+            ++slab[static_cast<std::size_t>(t) * cells + localIndex(e, nx, box)];
+          }
+          file.writeSlab3d<std::int32_t>(name, static_cast<int>(t0), n, box, slab);
+        }
+        if (discovered_only) continue;
+        const std::string prof = "/profiles/hour_of_day/" + meta.categories[c];
+        auto profile = file.readSlab3d<std::int32_t>(prof, 0, 24, box);
         for (const Event& e : local) {
-          if (static_cast<std::size_t>(e.category) != c) continue;
-          const std::int64_t t = meta.binning.binOf(e.civil_seconds) - grown.first_bin - t0;
-          if (t < 0 || t >= n) continue;
-          ++slab[static_cast<std::size_t>(t) * cells + localIndex(e, nx, box)];
+          if (static_cast<std::size_t>(e.category) == c && e.hour_of_day < 24) {
+            ++profile[e.hour_of_day * cells + localIndex(e, nx, box)];
+          }
         }
-        file.writeSlab3d<std::int32_t>(name, static_cast<int>(t0), n, box, slab);
+        file.writeSlab3d<std::int32_t>(prof, 0, 24, box, profile);
       }
-      const std::string prof = "/profiles/hour_of_day/" + meta.categories[c];
-      auto profile = file.readSlab3d<std::int32_t>(prof, 0, 24, box);
-      for (const Event& e : local) {
-        if (static_cast<std::size_t>(e.category) == c && e.hour_of_day < 24) {
-          ++profile[e.hour_of_day * cells + localIndex(e, nx, box)];
-        }
-      }
-      file.writeSlab3d<std::int32_t>(prof, 0, 24, box, profile);
-    }
   }
   writeRootAttributes(file, meta, grown);
+  file.setAttribute("category_totals", joinTotals(totals));
   if (extra) extra(file, grown);
   file.setAttribute("journal_records", journal_records);
   file.setAttribute("dirty", std::int64_t{0});
@@ -394,7 +447,7 @@ StoreSummary append(FieldFile& file, const grid::CityGrid& grid, const StoreMeta
   StoreSummary summary;
   summary.axis = grown;
   summary.first_iso = grown.nt > 0 ? meta.binning.isoStart(grown.first_bin) : "";
-  summary.totals = categoryTotals(file, meta, box, grown, comm);
+  summary.totals = totals;
   summary.events_counted = journal_records - stored_records;
   summary.journal_records = journal_records;
   return summary;

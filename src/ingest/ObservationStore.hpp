@@ -28,6 +28,8 @@ struct StoreMeta {
   std::vector<std::string> categories;  ///< Event::category indexes this list; names become dataset names
   TimeBinning binning;                  ///< bin unit and time zone
   Coverage coverage;                    ///< periods the sources cover; bins outside are marked missing
+  bool flagged =
+      false;  ///< the source has a reported/discovered flag: also store /counts_discovered/<category>
   std::string fingerprint;  ///< the journal's fingerprint (grid, bins, zone, categories); a change rebuilds
   std::vector<std::pair<std::string, std::string>>
       attributes;  ///< extra root attributes (provenance, sources)

@@ -71,11 +71,9 @@ GridSpec lattice() {
 }
 
 StoreMeta meta(const std::vector<std::string>& coverage) {
-  return StoreMeta{kCategories,
-                   TimeBinning(BinUnit::Day, TimeZone("Europe/Paris")),
-                   Coverage::parse(coverage),
-                   "test-store;categories=theft,assault,other",
-                   {{"source", "synthetic"}}};
+  return StoreMeta{
+      kCategories, TimeBinning(BinUnit::Day, TimeZone("Europe/Paris")), Coverage::parse(coverage),
+      true,        "test-store;categories=theft,assault,other",         {{"source", "synthetic"}}};
 }
 
 std::int64_t dayNumber(int y, int m, int d) {
@@ -101,6 +99,7 @@ std::vector<Event> synthetic(int n, std::int64_t first_day, int days, std::uint6
     e.cell = static_cast<std::int64_t>(next() % 40 == 0 ? 5 * kNx + 7 : next() % (kNx * kNy));
     e.category = static_cast<std::int32_t>(next() % kCategories.size());
     e.hour_of_day = out.size() % 7 == 0 ? 0xFFFF : static_cast<std::uint16_t>(minute / 60);
+    e.flag = static_cast<vigie::ingest::EventFlag>(next() % 3);
     e.key_hi = seed;
     e.key_lo = out.size();
     out.push_back(e);
@@ -110,10 +109,11 @@ std::vector<Event> synthetic(int n, std::int64_t first_day, int days, std::uint6
 
 // Serial recount with plain integer day arithmetic: [category][t][j][i].
 std::vector<std::vector<std::int32_t>> recount(const std::vector<Event>& events, std::int64_t first_day,
-                                               std::int64_t nt) {
+                                               std::int64_t nt, bool discovered_only = false) {
   std::vector<std::vector<std::int32_t>> counts(
       kCategories.size(), std::vector<std::int32_t>(static_cast<std::size_t>(nt) * kNx * kNy));
   for (const Event& e : events) {
+    if (discovered_only && e.flag != vigie::ingest::EventFlag::Discovered) continue;
     const std::int64_t t = e.civil_seconds / 86400 - first_day;
     counts[static_cast<std::size_t>(e.category)][static_cast<std::size_t>(t * kNx * kNy + e.cell)] += 1;
   }
@@ -134,6 +134,7 @@ std::vector<std::vector<std::int32_t>> hourRecount(const std::vector<Event>& eve
 void expectCounts(const fs::path& path, const std::vector<Event>& events, std::int64_t first_day,
                   std::int64_t nt) {
   const auto want = recount(events, first_day, nt);
+  const auto want_discovered = recount(events, first_day, nt, true);
   const auto want_hours = hourRecount(events);
   const auto file = FieldFile::open(MPI_COMM_WORLD, path);
   const Box whole{0, 0, kNx, kNy};
@@ -142,6 +143,8 @@ void expectCounts(const fs::path& path, const std::vector<Event>& events, std::i
     const auto got = file.read3d<std::int32_t>("/counts/" + kCategories[c], whole, &got_nt);
     EXPECT_EQ(got_nt, nt) << kCategories[c];
     EXPECT_TRUE(got == want[c]) << kCategories[c] << ": counts differ from the serial recount";
+    const auto disc = file.read3d<std::int32_t>("/counts_discovered/" + kCategories[c], whole, &got_nt);
+    EXPECT_TRUE(disc == want_discovered[c]) << kCategories[c] << ": discovered counts differ";
     const auto hours = file.read3d<std::int32_t>("/profiles/hour_of_day/" + kCategories[c], whole, &got_nt);
     EXPECT_EQ(got_nt, 24);
     EXPECT_TRUE(hours == want_hours[c]) << kCategories[c] << ": hour-of-day profile differs";
@@ -254,8 +257,11 @@ TEST(ObservationStore, AppendGrowsTheTimeAxisInPlace) {
   journal.insert(journal.end(), december.begin(), december.end());
   const auto fourth = ObservationStore::update(grid, path, m, onRank0(journal));
   EXPECT_TRUE(fourth.rebuilt);
-  EXPECT_EQ(fourth.axis.first_bin, jan1 - 3);
-  expectCounts(path, journal, jan1 - 3, 62);
+  std::int64_t earliest = jan1;
+  for (const Event& e : december) earliest = std::min(earliest, e.civil_seconds / 86400);
+  ASSERT_LT(earliest, jan1);
+  EXPECT_EQ(fourth.axis.first_bin, earliest);
+  expectCounts(path, journal, earliest, jan1 + 59 - earliest);
 }
 
 TEST(ObservationStore, DirtyStoreIsRebuiltFromTheJournal) {
