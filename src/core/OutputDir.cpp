@@ -32,6 +32,14 @@ OutputDir::OutputDir(MPI_Comm comm, std::filesystem::path dir) : m_dir(std::move
         ::close(m_fd);
         m_fd = -1;
       } else {
+        // Holding the lock, no other run writes here: temporary files are leftovers of a killed run (a crash
+        // before the rename that publishes a file). Remove them so they never pile up.
+        for (const auto& entry : std::filesystem::directory_iterator(m_dir, ec)) {
+          const auto name = entry.path().filename().string();
+          if (entry.is_regular_file(ec) && name.find(".tmp-") != std::string::npos) {
+            std::filesystem::remove(entry.path(), ec);
+          }
+        }
         // Record who holds the lock, for the operator who finds it.
         const std::string pid = std::to_string(::getpid()) + "\n";
         if (::ftruncate(m_fd, 0) == 0) {

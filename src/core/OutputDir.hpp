@@ -8,7 +8,8 @@ namespace vigie::core {
 
 /// Creates `output.dir` and takes an exclusive lock on `<dir>/.vigie.lock` (rank 0, flock), so a second run
 /// on the same folder refuses with ExitCode::Locked. The kernel drops the lock if the process dies, so a
-/// crashed run never leaves a stale lock behind.
+/// crashed run never leaves a stale lock behind. Once locked, leftover temporary files (`*.tmp-*`, from a run
+/// killed before it could rename them into place) are removed.
 class OutputDir {
  public:
   /// Collective. Throws Error(Locked) on every rank if another process holds the lock, Error(Io) if the

@@ -44,42 +44,33 @@ class ByteInput {
     if (m_fd < 0) throw Error(ExitCode::InputData, m_path + ": cannot open: " + std::strerror(errno));
     std::array<unsigned char, 2> magic{};
     const auto got = ::pread(m_fd, magic.data(), magic.size(), 0);
+    ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      m_gz = gzdopen(m_fd, "rb");
-      if (m_gz == nullptr) {
+      // zlib's inflate directly rather than gzread: on a truncated or corrupt stream every byte inflated
+      // before the damage is still handed over, so the error names the line where the good data stops.
+      m_gzip = true;
+      if (inflateInit2(&m_zs, 16 + MAX_WBITS) != Z_OK) {
         ::close(m_fd);
-        throw Error(ExitCode::InputData, m_path + ": cannot open the gzip stream");
+        throw Error(ExitCode::InputData, m_path + ": cannot start the gzip decoder");
       }
-      m_fd = -1;  // owned by zlib now
-      gzbuffer(m_gz, 1U << 20);
+      m_in.resize(std::size_t{1} << 20);
     } else {
-      ::posix_fadvise(m_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
       struct stat st {};
       if (::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode))
         m_plain_size = static_cast<std::uint64_t>(st.st_size);
     }
   }
   ~ByteInput() {
-    if (m_gz != nullptr) gzclose(m_gz);
+    if (m_gzip) inflateEnd(&m_zs);
     if (m_fd >= 0) ::close(m_fd);
   }
   ByteInput(const ByteInput&) = delete;
   ByteInput& operator=(const ByteInput&) = delete;
 
-  // Up to n bytes; 0 at the end. On failure returns -1 and sets error().
+  // Up to n bytes; 0 at the end. On failure returns -1 and sets error() (after first returning the good
+  // bytes).
   std::int64_t read(char* dst, std::size_t n) {
-    if (m_gz != nullptr) {
-      const int got = gzread(m_gz, dst, static_cast<unsigned>(std::min<std::size_t>(n, 1U << 30)));
-      int err = Z_OK;
-      const char* msg = gzerror(m_gz, &err);
-      // A truncated stream ends with Z_BUF_ERROR ("unexpected end of file") rather than a -1.
-      if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) {
-        m_error =
-            std::string("truncated or corrupt gzip stream (zlib: ") + (msg != nullptr ? msg : "?") + ")";
-        return -1;
-      }
-      return got;
-    }
+    if (m_gzip) return inflateSome(dst, n);
     for (;;) {
       const auto got = ::read(m_fd, dst, n);
       if (got >= 0) return got;
@@ -93,9 +84,62 @@ class ByteInput {
   [[nodiscard]] std::uint64_t plainSize() const noexcept { return m_plain_size; }
 
  private:
+  std::int64_t inflateSome(char* dst, std::size_t n) {
+    if (!m_error.empty()) return -1;
+    if (m_done) return 0;
+    m_zs.next_out = reinterpret_cast<Bytef*>(dst);
+    m_zs.avail_out = static_cast<uInt>(std::min<std::size_t>(n, 1U << 30));
+    const auto want = m_zs.avail_out;
+    while (m_zs.avail_out > 0) {
+      if (m_zs.avail_in == 0) {
+        ssize_t got = 0;
+        do {
+          got = ::read(m_fd, m_in.data(), m_in.size());
+        } while (got < 0 && errno == EINTR);
+        if (got < 0) {
+          m_error = std::string("read error: ") + std::strerror(errno);
+          break;
+        }
+        if (got == 0) {
+          if (!m_stream_ended) m_error = "truncated or corrupt gzip stream (unexpected end of file)";
+          m_done = true;
+          break;
+        }
+        m_zs.next_in = reinterpret_cast<Bytef*>(m_in.data());
+        m_zs.avail_in = static_cast<uInt>(got);
+        if (m_stream_ended) {
+          // Another gzip member follows (concatenated files are valid gzip).
+          inflateReset(&m_zs);
+          m_stream_ended = false;
+        }
+      }
+      const int ret = inflate(&m_zs, Z_NO_FLUSH);
+      if (ret == Z_STREAM_END) {
+        m_stream_ended = true;
+        if (m_zs.avail_in > 0) {
+          inflateReset(&m_zs);
+          m_stream_ended = false;
+        }
+        continue;
+      }
+      if (ret != Z_OK && ret != Z_BUF_ERROR) {
+        m_error = std::string("truncated or corrupt gzip stream (zlib: ") +
+                  (m_zs.msg != nullptr ? m_zs.msg : "?") + ")";
+        break;
+      }
+    }
+    const auto produced = static_cast<std::int64_t>(want - m_zs.avail_out);
+    if (produced > 0) return produced;
+    return m_error.empty() ? 0 : -1;
+  }
+
   std::string m_path;
   int m_fd = -1;
-  gzFile m_gz = nullptr;
+  bool m_gzip = false;
+  bool m_stream_ended = false;
+  bool m_done = false;
+  z_stream m_zs{};
+  std::vector<char> m_in;
   std::uint64_t m_plain_size = 0;
   std::string m_error;
 };

@@ -171,7 +171,6 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
 
   const std::string fingerprint = journalFingerprint(grid, summary.categories);
   std::vector<Event> records;  // rank 0: every journal record after the append
-  int event_mask_changed = 0;
   core::runOnRoot(comm, [&] {
     std::vector<Event> candidates;
     std::vector<std::pair<std::size_t, std::int64_t>> origin;  // (file index, line) of each candidate
@@ -256,7 +255,6 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
     VIGIE_CHECK_MPI(MPI_Bcast(mask.data(), static_cast<int>(mask.size()), MPI_UINT8_T, 0, comm));
     grid.setMask(mask);
   }
-  (void)event_mask_changed;
 
   // The store: counts by rank-owned cells, the time axis, covariates, provenance.
   std::vector<std::pair<std::string, std::string>> attributes = {

@@ -371,6 +371,12 @@ std::string appendProblem(const FieldFile& file, const grid::CityGrid& grid, con
       return "discovered counts of '" + c + "' are absent or disagree with the time axis";
     }
   }
+  // An event-derived study area grows when new training-period events arrive: the counts and the mask must
+  // stay consistent, so a changed mask means a rebuild.
+  const auto stored_mask = file.read2d<std::uint8_t>("/mask", grid.ownedBox());
+  int differs = stored_mask != grid.ownedMask() ? 1 : 0;
+  VIGIE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &differs, 1, MPI_INT, MPI_MAX, grid.comm()));
+  if (differs != 0) return "the study-area mask changed";
   return {};
 }
 

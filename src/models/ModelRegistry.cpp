@@ -2,6 +2,10 @@
 
 #include "core/Config.hpp"
 #include "core/Error.hpp"
+#include "models/baselines/HistoryModel.hpp"
+#include "models/baselines/KdeModel.hpp"
+#include "models/baselines/NaiveModel.hpp"
+#include "models/baselines/ProspectiveModel.hpp"
 #include "models/excitation/ExcitationModel.hpp"
 
 namespace vigie::models {
@@ -14,6 +18,18 @@ ModelRegistry makeBuiltins() {
         "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
         &ExcitationModel::declareOptions,
         [](const ModelContext& c) { return std::make_unique<ExcitationModel>(c); });
+  r.add("naive", "baseline: events per day over the last naive.bins observed bins, per cell",
+        &NaiveModel::declareOptions, [](const ModelContext& c) { return std::make_unique<NaiveModel>(c); });
+  r.add("history", "baseline: long-run events per day of every observed bin, per cell",
+        &HistoryModel::declareOptions,
+        [](const ModelContext& c) { return std::make_unique<HistoryModel>(c); });
+  r.add("kde", "baseline: Gaussian kernel density of past events (kde.bandwidth_m), per observed day",
+        &KdeModel::declareOptions, [](const ModelContext& c) { return std::make_unique<KdeModel>(c); });
+  r.add("prospective",
+        "baseline: Bowers-Johnson-Pease prospective hotspots, 1/((1+d)(1+t)) over prospective.radius_m and "
+        "prospective.weeks, scaled to the recent events per day",
+        &ProspectiveModel::declareOptions,
+        [](const ModelContext& c) { return std::make_unique<ProspectiveModel>(c); });
   return r;
 }
 
