@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <set>
 #include <span>
 #include <sstream>
 #include <string>
 
 #include "audit/AuditLog.hpp"
+#include "core/Collective.hpp"
 #include "core/Config.hpp"
 #include "core/Error.hpp"
 #include "grid/CityGrid.hpp"
@@ -29,37 +31,10 @@ const std::string kWeather = "covariates/weather";
 const std::string kCalendar = "covariates/calendar";
 const std::string kStatic = "covariates/static";
 
-// Runs `work` where `active` is true. If it throws on any rank, every rank throws the error of the lowest
-// failing rank, marked collective, so one bad input file never leaves the other ranks waiting in a
-// collective.
+// Runs `work` where `active` is true; a failure on any rank is thrown on every rank (core::runAgreed).
 template <class F>
 void agreed(MPI_Comm comm, bool active, F&& work) {
-  int rank = 0;
-  int size = 1;
-  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  VIGIE_CHECK_MPI(MPI_Comm_size(comm, &size));
-  int code = 0;
-  std::string message;
-  if (active) {
-    try {
-      work();
-    } catch (const Error& e) {
-      code = static_cast<int>(e.code());
-      message = e.what();
-    } catch (const std::exception& e) {
-      code = static_cast<int>(ExitCode::Internal);
-      message = e.what();
-    }
-  }
-  int failing = code != 0 ? rank : size;
-  VIGIE_CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &failing, 1, MPI_INT, MPI_MIN, comm));
-  if (failing == size) return;
-  int length = static_cast<int>(message.size());
-  VIGIE_CHECK_MPI(MPI_Bcast(&code, 1, MPI_INT, failing, comm));
-  VIGIE_CHECK_MPI(MPI_Bcast(&length, 1, MPI_INT, failing, comm));
-  message.resize(static_cast<std::size_t>(length));
-  VIGIE_CHECK_MPI(MPI_Bcast(message.data(), length, MPI_CHAR, failing, comm));
-  throw Error(static_cast<ExitCode>(code), message, true);
+  core::runAgreed(comm, active, std::function<void()>(std::forward<F>(work)));
 }
 
 template <class T>
