@@ -192,6 +192,8 @@ void Covariates::write(store::FieldFile& file, const grid::CityGrid& grid, const
     weather.values.resize(names.size());
     for (auto& v : weather.values) bcastVector(comm, v, n);
     bcastVector(comm, weather.missing, n);
+    weather.missing_by_var.resize(names.size());
+    for (auto& v : weather.missing_by_var) bcastVector(comm, v, n);
     weather_sha.resize(64);
     VIGIE_CHECK_MPI(MPI_Bcast(weather_sha.data(), 64, MPI_CHAR, 0, comm));
   }
@@ -209,6 +211,9 @@ void Covariates::write(store::FieldFile& file, const grid::CityGrid& grid, const
       file.write1d<double>(
           kWeather + "/" + names[v], std::span<const double>(weather.values[v]),
           {Weather::units()[v], "daily weather aggregated over the bin (" + names[v] + ")", 0.0});
+      file.write1d<std::uint8_t>(kWeather + "/" + names[v] + "_missing",
+                                 std::span<const std::uint8_t>(weather.missing_by_var[v]),
+                                 {"", "1 = a day of the bin is absent or lacks " + names[v], 0});
     }
     file.write1d<std::uint8_t>(
         kWeather + "/missing", std::span<const std::uint8_t>(weather.missing),

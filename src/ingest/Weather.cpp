@@ -160,22 +160,27 @@ WeatherSeries Weather::aggregate(const std::vector<DaySpan>& spans) const {
   const std::size_t nb = spans.size();
   out.values.assign(kNumVars, std::vector<double>(nb, 0.0));
   out.missing.assign(nb, 0);
+  out.missing_by_var.assign(kNumVars, std::vector<std::uint8_t>(nb, 0));
   for (std::size_t b = 0; b < nb; ++b) {
     std::array<double, kNumVars> acc{};
     std::array<int, kNumVars> used{};
     acc.fill(0.0);
     used.fill(0);
     bool missing = spans[b].end_day <= spans[b].first_day;
+    std::array<bool, kNumVars> var_missing{};
+    var_missing.fill(missing);
     for (std::int64_t day = spans[b].first_day; day < spans[b].end_day; ++day) {
       if (day < firstDay() || day >= endDay() ||
           m_present[static_cast<std::size_t>(day - m_first_day)] == 0) {
         missing = true;
+        var_missing.fill(true);
         continue;
       }
       const double* row = &m_raw[static_cast<std::size_t>(day - m_first_day) * kNumVars];
       for (std::size_t v = 0; v < kNumVars; ++v) {
         if (std::isnan(row[v])) {
           missing = true;
+          var_missing[v] = true;
           continue;
         }
         if (kVariables[v].reduction == Reduction::Max) {
@@ -192,6 +197,7 @@ WeatherSeries Weather::aggregate(const std::vector<DaySpan>& spans) const {
       out.values[v][b] = value;
     }
     out.missing[b] = missing ? 1 : 0;
+    for (std::size_t v = 0; v < kNumVars; ++v) out.missing_by_var[v][b] = var_missing[v] ? 1 : 0;
   }
   return out;
 }

@@ -15,6 +15,9 @@ struct WeatherSeries {
   /// 1 if a day of the bin is absent from the file or lacks one of the values used; the aggregates then use
   /// the days that have the value, and are 0 when none has it.
   std::vector<std::uint8_t> missing;
+  /// missing_by_var[v][b]: 1 when a day of bin b is absent or lacks variable v (so a thunder gap does not
+  /// hide a complete rain series).
+  std::vector<std::vector<std::uint8_t>> missing_by_var;
 };
 
 /// A daily weather record per date, read once and aggregated for any list of bins.

@@ -213,6 +213,11 @@ TEST(Weather, MonthlyAggregatesOfJanuary2018) {
   // ORAG is empty on 2018-01-04 in the real file: the month is flagged, thunder_days sums the other 30 days.
   EXPECT_EQ(s.missing[0], 1);
   EXPECT_EQ(w.aggregate({DaySpan{day(2018, 1, 5), day(2018, 2, 1)}}).missing[0], 0);
+  // Per variable: only thunder is incomplete in January 2018; rain and temperatures are whole.
+  ASSERT_EQ(s.missing_by_var.size(), Weather::names().size());
+  for (std::size_t v = 0; v < Weather::names().size(); ++v) {
+    EXPECT_EQ(s.missing_by_var[v][0], Weather::names()[v] == "thunder_days" ? 1 : 0) << Weather::names()[v];
+  }
 }
 
 TEST(Weather, MissingValuesAndDays) {
