@@ -13,6 +13,7 @@
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
 #include "models/ModelRegistry.hpp"
+#include "verify/Backtest.hpp"
 #include "vigie/GitHash.hpp"
 
 namespace vigie::cli {
@@ -34,6 +35,8 @@ Subcommands:
   run            build the grid, advance the enabled models, write <output.dir>/vigie_run.h5 (+ .xmf)
   ingest         read the event files of ingest.events into <output.dir>/obs.h5 (counts per category, cell and
                  time bin, covariates); --append adds newer events to an existing store, idempotently
+  backtest       score every enabled model and the baselines on rolling windows of obs.h5; write
+                 <output.dir>/backtest.json and backtest.md (pooled scores, skill with bootstrap intervals)
   check-config   parse and validate the configuration and the grid; print the effective configuration
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
@@ -62,6 +65,7 @@ core::OptionSet buildOptionSet() {
   forecast::ForecastDriver::declareOptions(options);
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
+  verify::Backtest::declareOptions(options);
   return options;
 }
 

@@ -1,5 +1,6 @@
 #include "cli/Subcommands.hpp"
 
+#include <fstream>
 #include <iostream>
 
 #include "audit/AuditLog.hpp"
@@ -12,6 +13,7 @@
 #include "forecast/ForecastDriver.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
+#include "verify/Backtest.hpp"
 
 namespace vigie::cli {
 
@@ -172,6 +174,60 @@ int cmdIngest(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+/// The case's name in reports: the config file's stem, or its folder's name for a generic "config.ini".
+std::string caseName(const core::Config& config) {
+  const auto& f = config.file();
+  if (f.stem() != "config") return f.stem().string();
+  const auto folder = std::filesystem::absolute(f).parent_path().filename().string();
+  return folder.empty() ? f.stem().string() : folder;
+}
+
+int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "backtest");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    // Settings first: a bad [backtest] option fails before any ingest work.
+    const auto settings = verify::BacktestSettings::fromConfig(config, caseName(config));
+    const auto spec = grid::CityGrid::specFromConfig(config);
+    if (!config.getList("ingest.events").empty() &&
+        ingest::IngestPipeline::needed(env.comm(), config, session.out().path())) {
+      grid::CityGrid grid(env.comm(), spec);
+      const auto s =
+          ingest::IngestPipeline::run(config, grid, session.out().path(), false, session.provenance());
+      VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+      outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
+      extra["ingest_rows_read"] = s.rows_read;
+      extra["ingest_accepted"] = s.accepted;
+    }
+    const auto series =
+        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
+    const auto doc = verify::Backtest::run(env.comm(), spec, config, settings, series);
+    if (env.rank() == 0) {
+      const auto write = [&](const std::string& name, const std::string& text) {
+        const auto path = session.out().file(name);
+        const auto tmp = session.out().file(name + ".tmp");
+        {
+          std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+          os << text;
+          if (!os.flush()) throw Error(ExitCode::Io, tmp.string() + ": cannot write");
+        }
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename: " + ec.message());
+      };
+      write("backtest.json", doc.dump(2) + "\n");
+      write("backtest.md", verify::Backtest::markdown(doc));
+    }
+    outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
+    extra["windows"] = doc["windows"];
+    extra["best_baseline"] = doc["best_baseline"];
+    VIGIE_LOG_INFO("backtest: " << doc["windows"].get<std::int64_t>() << " windows, best baseline "
+                                << doc["best_baseline"].get<std::string>() << "; wrote "
+                                << session.out().file("backtest.json").string() << " and backtest.md");
+    core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
 int cmdCheckConfig(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "check-config");
   return audited(session, [&](std::vector<std::string>& /*outputs*/, nlohmann::json& extra) {
@@ -212,6 +268,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "run") return cmdRun(env, cl);
   if (name == "check-config") return cmdCheckConfig(env, cl);
   if (name == "ingest") return cmdIngest(env, cl);
+  if (name == "backtest") return cmdBacktest(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);
 }

@@ -1,0 +1,558 @@
+#include "verify/Backtest.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "core/Config.hpp"
+#include "core/Error.hpp"
+#include "core/Timer.hpp"
+#include "ingest/TimeBinning.hpp"
+#include "models/ModelRegistry.hpp"
+#include "store/FieldFile.hpp"
+#include "verify/BlockBootstrap.hpp"
+#include "verify/Pooling.hpp"
+
+namespace vigie::verify {
+
+using core::Error;
+using core::ExitCode;
+
+namespace {
+
+/// Planes read per HDF5 call: bounds the temporary buffer to a few MB whatever the store's length.
+constexpr int kPlanesPerRead = 64;
+
+std::vector<std::string> splitComma(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t");
+    const auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+/// "1", "5", "10", "2.5": the JSON key of a coverage in percent.
+std::string percentKey(double percent) {
+  std::ostringstream os;
+  os << percent;
+  return os.str();
+}
+
+bool isIsoDate(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    if (k == 4 || k == 7) continue;
+    if (s[k] < '0' || s[k] > '9') return false;
+  }
+  return true;
+}
+
+/// Doubles per (window, model) record of the gathered scores; integers travel bit-cast, so nothing is
+/// rounded on the way to rank 0.
+std::size_t recordSize(std::size_t coverages, int reliability_bins) {
+  return coverages * 9 + 4 + static_cast<std::size_t>(reliability_bins) * 5;
+}
+
+double packInt(std::int64_t v) {
+  return std::bit_cast<double>(v);
+}
+std::int64_t unpackInt(double v) {
+  return std::bit_cast<std::int64_t>(v);
+}
+
+void encode(const WindowScores& s, std::vector<double>& out) {
+  for (const auto& c : s.at) {
+    out.insert(out.end(),
+               {c.coverage, packInt(c.cells_flagged), packInt(c.events_caught), packInt(c.events_total),
+                packInt(c.events_best), packInt(c.active_cells), c.hit_rate, c.pai, c.pei_star});
+  }
+  out.insert(out.end(), {s.ll.total, packInt(s.ll.events), s.brier, packInt(s.active_cells)});
+  for (const auto& r : s.reliability) {
+    out.insert(out.end(), {r.p_lo, r.p_hi, packInt(r.cells), r.mean_forecast_p, r.observed_frequency});
+  }
+}
+
+WindowScores decode(const double* p, std::size_t coverages, int reliability_bins) {
+  WindowScores s;
+  for (std::size_t k = 0; k < coverages; ++k, p += 9) {
+    CoverageScore c;
+    c.coverage = p[0];
+    c.cells_flagged = unpackInt(p[1]);
+    c.events_caught = unpackInt(p[2]);
+    c.events_total = unpackInt(p[3]);
+    c.events_best = unpackInt(p[4]);
+    c.active_cells = unpackInt(p[5]);
+    c.hit_rate = p[6];
+    c.pai = p[7];
+    c.pei_star = p[8];
+    s.at.push_back(c);
+  }
+  s.ll.total = p[0];
+  s.ll.events = unpackInt(p[1]);
+  s.brier = p[2];
+  s.active_cells = unpackInt(p[3]);
+  p += 4;
+  for (int b = 0; b < reliability_bins; ++b, p += 5) {
+    s.reliability.push_back(ReliabilityBin{p[0], p[1], unpackInt(p[2]), p[3], p[4]});
+  }
+  return s;
+}
+
+void requireFinite(const nlohmann::json& j, const std::string& where) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>()))
+    throw Error(ExitCode::Numerical, "backtest: non-finite value at " + where, true);
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) requireFinite(v, where + "/" + k);
+  } else if (j.is_array()) {
+    for (std::size_t k = 0; k < j.size(); ++k) requireFinite(j[k], where + "/" + std::to_string(k));
+  }
+}
+
+nlohmann::json pooledJson(const PooledScores& p, const std::vector<double>& percents) {
+  nlohmann::json hr = nlohmann::json::object(), pai = nlohmann::json::object(),
+                 pei = nlohmann::json::object();
+  for (std::size_t k = 0; k < percents.size(); ++k) {
+    const auto key = percentKey(percents[k]);
+    hr[key] = p.at[k].hit_rate;
+    pai[key] = p.at[k].pai;
+    pei[key] = p.at[k].pei_star;
+  }
+  nlohmann::json rel = nlohmann::json::array();
+  for (const auto& r : p.reliability) {
+    rel.push_back({{"p_lo", r.p_lo},
+                   {"p_hi", r.p_hi},
+                   {"cells", r.cells},
+                   {"mean_forecast_p", r.mean_forecast_p},
+                   {"observed_frequency", r.observed_frequency}});
+  }
+  return {{"hit_rate", hr},    {"pai", pai},
+          {"pei_star", pei},   {"log_likelihood_per_event", p.ll.per_event()},
+          {"brier", p.brier},  {"events", p.ll.events},
+          {"reliability", rel}};
+}
+
+nlohmann::json intervalJson(const BootstrapInterval& b) {
+  return nlohmann::json::array({b.lo, b.hi});
+}
+
+}  // namespace
+
+ObservedSeries ObservedSeries::read(MPI_Comm comm, const std::filesystem::path& obs_h5,
+                                    const std::vector<std::string>& categories) {
+  core::ScopedTimer timer("backtest read");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(obs_h5, ec))
+    throw Error(ExitCode::InputData, obs_h5.string() + ": no observation store (run vigie ingest first)",
+                true);
+  const auto file = store::FieldFile::open(comm, obs_h5);
+  ObservedSeries s;
+  const auto g = file.geometry();
+  s.nx = g.nx;
+  s.ny = g.ny;
+  const auto stored = splitComma(file.stringAttribute("categories"));
+  s.categories = categories.empty() ? stored : categories;
+  for (const auto& c : s.categories) {
+    if (std::find(stored.begin(), stored.end(), c) == stored.end())
+      throw Error(ExitCode::Usage,
+                  obs_h5.string() + ": backtest.categories names '" + c + "', which the store does not hold",
+                  true);
+  }
+  s.bin = file.stringAttribute("bin");
+  const ingest::TimeBinning binning(ingest::parseBinUnit(s.bin, obs_h5.string() + " attribute bin"),
+                                    ingest::TimeZone(file.stringAttribute("timezone")));
+  const std::int64_t first_bin = file.intAttribute("first_bin");
+  s.bin_start = file.read1d<std::int64_t>("/time/bin_start");
+  s.missing = file.read1d<std::uint8_t>("/time/missing");
+  s.bin_start_iso = file.readStrings1d("/time/bin_start_iso");
+  const auto nt = static_cast<std::int64_t>(s.missing.size());
+  if (static_cast<std::int64_t>(s.bin_start.size()) != nt ||
+      static_cast<std::int64_t>(s.bin_start_iso.size()) != nt)
+    throw Error(ExitCode::InputData, obs_h5.string() + ": /time datasets differ in length", true);
+  // The end of the last bin is the start of the next one, which only the binning knows (months differ).
+  s.bin_start.push_back(binning.binStartUtc(first_bin + nt));
+  const store::Box whole{0, 0, s.nx, s.ny};
+  s.mask = file.read2d<std::uint8_t>("/mask", whole);
+  const auto plane = static_cast<std::size_t>(s.nx) * static_cast<std::size_t>(s.ny);
+  s.counts.assign(static_cast<std::size_t>(nt) * plane, 0);
+  for (const auto& c : s.categories) {
+    for (std::int64_t t0 = 0; t0 < nt; t0 += kPlanesPerRead) {
+      const int n = static_cast<int>(std::min<std::int64_t>(kPlanesPerRead, nt - t0));
+      const auto slab = file.readSlab3d<std::int32_t>("/counts/" + c, static_cast<int>(t0), n, whole);
+      auto* dst = s.counts.data() + static_cast<std::size_t>(t0) * plane;
+      for (std::size_t k = 0; k < slab.size(); ++k) dst[k] += slab[k];
+    }
+  }
+  return s;
+}
+
+BacktestSettings BacktestSettings::fromConfig(const core::Config& config, const std::string& case_name) {
+  BacktestSettings s;
+  s.case_name = case_name;
+  s.start = config.getString("backtest.start");
+  s.end = config.getString("backtest.end");
+  if (!isIsoDate(s.start))
+    throw Error(ExitCode::Usage, "backtest.start must be an ISO date YYYY-MM-DD", true);
+  if (!isIsoDate(s.end)) throw Error(ExitCode::Usage, "backtest.end must be an ISO date YYYY-MM-DD", true);
+  if (s.end < s.start) throw Error(ExitCode::Usage, "backtest.end is before backtest.start", true);
+  const auto h = config.getInt("backtest.horizon_bins");
+  if (h < 1 || h > 100000) throw Error(ExitCode::Usage, "backtest.horizon_bins must be in 1..100000", true);
+  s.horizon_bins = static_cast<int>(h);
+  s.categories = config.getList("backtest.categories");
+  s.coverages_percent.clear();
+  for (const auto& text : config.getList("backtest.coverages")) {
+    std::size_t used = 0;
+    double v = 0.0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || !(v > 0.0) || v > 100.0)
+      throw Error(ExitCode::Usage, "backtest.coverages: '" + text + "' is not a percentage in (0, 100]",
+                  true);
+    s.coverages_percent.push_back(v);
+  }
+  if (std::find(s.coverages_percent.begin(), s.coverages_percent.end(), 5.0) == s.coverages_percent.end())
+    throw Error(ExitCode::Usage, "backtest.coverages must include 5 (best_baseline and skill use PAI@5%)",
+                true);
+  s.epsilon = config.getDouble("backtest.epsilon");
+  if (!(s.epsilon > 0.0) || !std::isfinite(s.epsilon))
+    throw Error(ExitCode::Usage, "backtest.epsilon must be a positive number", true);
+  const auto r = config.getInt("backtest.bootstrap_replicates");
+  if (r < 1 || r > 1000000)
+    throw Error(ExitCode::Usage, "backtest.bootstrap_replicates must be in 1..1000000", true);
+  s.replicates = static_cast<int>(r);
+  s.seed = config.getUInt("run.seed");
+  for (const auto& m : config.getList("models.enabled")) {
+    if (std::find(s.models.begin(), s.models.end(), m) != s.models.end())
+      throw Error(ExitCode::Usage, "models.enabled lists '" + m + "' twice", true);
+    s.models.push_back(m);
+  }
+  for (const auto& b : Backtest::baselines()) {
+    if (std::find(s.models.begin(), s.models.end(), b) == s.models.end()) s.models.push_back(b);
+  }
+  return s;
+}
+
+const std::vector<std::string>& Backtest::baselines() {
+  static const std::vector<std::string> names{"naive", "history", "kde", "prospective"};
+  return names;
+}
+
+void Backtest::declareOptions(core::OptionSet& options) {
+  using core::OptionType;
+  options
+      .add("backtest.start", OptionType::String, "2018-01-01",
+           "ISO date: the first window starts at the first bin starting on or after it")
+      .add("backtest.end", OptionType::String, "2018-12-31",
+           "ISO date: the last window starts at a bin starting on or before it")
+      .add("backtest.horizon_bins", OptionType::Int, "1",
+           "bins per window (the forecast horizon); windows follow each other without overlap")
+      .add("backtest.categories", OptionType::List, "",
+           "categories whose events are forecast and scored, summed (empty: every category)")
+      .add("backtest.coverages", OptionType::List, "1,5,10",
+           "area coverages in percent of the active cells for hit rate, PAI and PEI* (must include 5)")
+      .add("backtest.epsilon", OptionType::Double, "1e-9",
+           "floor of the forecast in the Poisson log-likelihood, events per cell per window")
+      .add("backtest.bootstrap_replicates", OptionType::Int, "999",
+           "block-bootstrap replicates of the skill intervals (seeded by run.seed)");
+}
+
+std::vector<std::int64_t> Backtest::windowStarts(const ObservedSeries& series,
+                                                 const BacktestSettings& settings) {
+  std::vector<std::int64_t> starts;
+  const std::int64_t nt = series.bins();
+  std::int64_t b = 0;
+  // The local date of a bin's start is the first 10 characters of its ISO start.
+  while (b < nt && series.bin_start_iso[static_cast<std::size_t>(b)].substr(0, 10) < settings.start) ++b;
+  for (; b < nt && series.bin_start_iso[static_cast<std::size_t>(b)].substr(0, 10) <= settings.end;
+       b += settings.horizon_bins) {
+    if (b + settings.horizon_bins > nt) break;
+    bool complete = true;
+    for (std::int64_t k = b; k < b + settings.horizon_bins; ++k) {
+      if (series.missing[static_cast<std::size_t>(k)] != 0) complete = false;
+    }
+    // A window the sources do not cover has no observed counts to score against.
+    if (complete) starts.push_back(b);
+  }
+  return starts;
+}
+
+void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, std::uint64_t seed,
+                      const std::string& model_name, const ObservedSeries& series,
+                      const std::vector<std::int64_t>& starts, int horizon_bins,
+                      const std::function<void(std::size_t, std::span<const double>)>& sink) {
+  const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
+  const auto& box = grid.ownedBox();
+  if (box.i0 != 0 || box.j0 != 0 || box.ni != series.nx || box.nj != series.ny)
+    throw Error(ExitCode::Internal, "Backtest::replay needs a grid that holds the whole series on one rank");
+  const models::ModelContext context{grid, config, seed};
+  const auto model = models::ModelRegistry::instance().create(model_name, context);
+  const auto& mask = grid.ownedMask();
+  // Days since the first bin's start: the same expression for a bin's end and the next bin's start, so
+  // advance(t0, t1) always starts at the model's time.
+  const auto day = [&](std::int64_t b) {
+    return static_cast<double>(series.bin_start[static_cast<std::size_t>(b)] - series.bin_start[0]) / 86400.0;
+  };
+  std::vector<double> counts(plane, 0.0);
+  std::vector<double> forecast(plane, 0.0);
+  std::int64_t b = 0;
+  for (std::size_t k = 0; k < starts.size(); ++k) {
+    const std::int64_t s = starts[k];
+    if (s < b || s + horizon_bins > series.bins())
+      throw Error(ExitCode::Internal, "Backtest::replay: window starts out of order or beyond the series");
+    for (; b < s; ++b) {
+      const double t0 = day(b);
+      const double t1 = day(b + 1);
+      if (series.missing[static_cast<std::size_t>(b)] == 0) {
+        const auto* c = series.counts.data() + static_cast<std::size_t>(b) * plane;
+        std::copy(c, c + plane, counts.begin());
+        model->observe(t0, t1, counts);
+      }
+      model->advance(t0, t1);
+    }
+    std::fill(forecast.begin(), forecast.end(), 0.0);
+    model->contributeIntensity(forecast);
+    const double days = day(s + horizon_bins) - day(s);
+    for (std::size_t c = 0; c < plane; ++c) forecast[c] = mask[c] != 0 ? forecast[c] * days : 0.0;
+    sink(k, forecast);
+  }
+}
+
+nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const core::Config& config,
+                             const BacktestSettings& settings, const ObservedSeries& series) {
+  core::ScopedTimer timer("backtest");
+  int rank = 0;
+  int size = 1;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  VIGIE_CHECK_MPI(MPI_Comm_size(comm, &size));
+  if (spec.nx != series.nx || spec.ny != series.ny)
+    throw Error(ExitCode::InputData, "backtest: the observation store was made for another grid", true);
+
+  const auto starts = windowStarts(series, settings);
+  const auto n_windows = static_cast<std::int64_t>(starts.size());
+  const auto n_models = settings.models.size();
+  const std::int64_t w0 = rank * n_windows / size;
+  const std::int64_t w1 = (rank + 1) * n_windows / size;
+  std::vector<std::int64_t> mine(starts.begin() + w0, starts.begin() + w1);
+
+  std::vector<double> coverages;
+  for (const double p : settings.coverages_percent) coverages.push_back(p / 100.0);
+  const auto rec = recordSize(coverages.size(), settings.reliability_bins);
+  const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
+
+  // Every rank holds the whole grid on its own: windows, not cells, are what is distributed. The mask comes
+  // from the store, so a GeoJSON outline is not rasterised again.
+  grid::GridSpec self_spec = spec;
+  self_spec.mask_file.clear();
+  self_spec.px = 0;
+  self_spec.py = 0;
+  grid::CityGrid grid(MPI_COMM_SELF, self_spec);
+  grid.setMask(series.mask);
+  const auto& mask = grid.ownedMask();
+
+  std::vector<std::vector<std::int64_t>> observed(mine.size(), std::vector<std::int64_t>(plane, 0));
+  for (std::size_t k = 0; k < mine.size(); ++k) {
+    for (std::int64_t b = mine[k]; b < mine[k] + settings.horizon_bins; ++b) {
+      const auto* c = series.counts.data() + static_cast<std::size_t>(b) * plane;
+      for (std::size_t cell = 0; cell < plane; ++cell) observed[k][cell] += c[cell];
+    }
+  }
+  std::vector<double> local(mine.size() * n_models * rec, 0.0);
+  for (std::size_t m = 0; m < n_models; ++m) {
+    replay(grid, config, settings.seed, settings.models[m], series, mine, settings.horizon_bins,
+           [&](std::size_t k, std::span<const double> forecast) {
+             const auto s = scoreWindow(forecast, observed[k], mask, coverages, settings.epsilon,
+                                        settings.reliability_bins);
+             std::vector<double> packed;
+             encode(s, packed);
+             std::copy(packed.begin(), packed.end(),
+                       local.begin() + static_cast<std::ptrdiff_t>((k * n_models + m) * rec));
+           });
+  }
+
+  std::vector<int> counts(static_cast<std::size_t>(size));
+  std::vector<int> displs(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    const std::int64_t a = r * n_windows / size;
+    const std::int64_t b = (r + 1) * n_windows / size;
+    counts[static_cast<std::size_t>(r)] =
+        static_cast<int>((b - a) * static_cast<std::int64_t>(n_models * rec));
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(a * static_cast<std::int64_t>(n_models * rec));
+  }
+  std::vector<double> all(rank == 0 ? static_cast<std::size_t>(n_windows) * n_models * rec : 0);
+  VIGIE_CHECK_MPI(MPI_Gatherv(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
+                              counts.data(), displs.data(), MPI_DOUBLE, 0, comm));
+
+  std::string text;
+  if (rank == 0) {
+    std::vector<std::vector<WindowScores>> scores(n_models);
+    for (std::int64_t w = 0; w < n_windows; ++w) {
+      for (std::size_t m = 0; m < n_models; ++m) {
+        scores[m].push_back(decode(all.data() + (static_cast<std::size_t>(w) * n_models + m) * rec,
+                                   coverages.size(), settings.reliability_bins));
+      }
+    }
+    const auto k5 = static_cast<std::size_t>(
+        std::find(settings.coverages_percent.begin(), settings.coverages_percent.end(), 5.0) -
+        settings.coverages_percent.begin());
+    std::vector<PooledScores> pooled;
+    for (const auto& s : scores) pooled.push_back(pool(s));
+
+    // The best baseline: highest pooled PAI@5%; ties go to the first in baselines() order.
+    std::size_t best = n_models;
+    for (const auto& b : baselines()) {
+      const auto m = static_cast<std::size_t>(std::find(settings.models.begin(), settings.models.end(), b) -
+                                              settings.models.begin());
+      if (best == n_models || pooled[m].at[k5].pai > pooled[best].at[k5].pai) best = m;
+    }
+
+    nlohmann::json doc;
+    doc["schema_version"] = 1;
+    doc["case"] = settings.case_name;
+    doc["windows"] = n_windows;
+    doc["bin"] = series.bin;
+    doc["categories"] = series.categories;
+    doc["start"] = settings.start;
+    doc["end"] = settings.end;
+    doc["horizon_bins"] = settings.horizon_bins;
+    doc["coverages_percent"] = settings.coverages_percent;
+    doc["epsilon"] = settings.epsilon;
+    doc["bootstrap_replicates"] = settings.replicates;
+    doc["seed"] = settings.seed;
+    doc["refit_policy"] =
+        "online: every model observes each bin of the store in time order and is never refit; a window's "
+        "forecast is taken before any of its bins is observed";
+    doc["baselines"] = baselines();
+    doc["models"] = nlohmann::json::object();
+    for (std::size_t m = 0; m < n_models; ++m)
+      doc["models"][settings.models[m]] = pooledJson(pooled[m], settings.coverages_percent);
+    doc["best_baseline"] = n_windows > 0 ? settings.models[best] : std::string();
+    const BootstrapOptions options{settings.replicates, 0, settings.seed, 0.95, 10};
+    doc["skill"] = nlohmann::json::object();
+    for (std::size_t m = 0; m < n_models; ++m) {
+      const auto ratio = paiRatio(scores[m], scores[best], k5, options);
+      const auto dll = logLikDifference(scores[m], scores[best], options);
+      doc["skill"][settings.models[m]] = {
+          {"pai5_ratio", ratio.estimate},        {"pai5_ratio_ci95", intervalJson(ratio)},
+          {"pai5_ratio_defined", ratio.defined}, {"dloglik", dll.estimate},
+          {"dloglik_ci95", intervalJson(dll)},   {"available", ratio.available && dll.available},
+          {"block_length", ratio.block_length}};
+    }
+    nlohmann::json per_window = nlohmann::json::array();
+    for (std::int64_t w = 0; w < n_windows; ++w) {
+      const auto b = static_cast<std::size_t>(starts[static_cast<std::size_t>(w)]);
+      nlohmann::json entry;
+      entry["start"] = series.bin_start_iso[b];
+      entry["days"] =
+          static_cast<double>(series.bin_start[b + static_cast<std::size_t>(settings.horizon_bins)] -
+                              series.bin_start[b]) /
+          86400.0;
+      entry["events"] = scores[0][static_cast<std::size_t>(w)].ll.events;
+      entry["models"] = nlohmann::json::object();
+      for (std::size_t m = 0; m < n_models; ++m) {
+        const auto& s = scores[m][static_cast<std::size_t>(w)];
+        entry["models"][settings.models[m]] = {
+            {"pai5", s.at[k5].pai}, {"hit_rate5", s.at[k5].hit_rate}, {"loglik", s.ll.total}};
+      }
+      per_window.push_back(entry);
+    }
+    doc["per_window"] = per_window;
+    requireFinite(doc, "");
+    text = doc.dump();
+  }
+  // Every rank returns the same document, so callers need not know which rank computed it.
+  auto n = static_cast<long long>(text.size());
+  VIGIE_CHECK_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
+  text.resize(static_cast<std::size_t>(n));
+  VIGIE_CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+  return nlohmann::json::parse(text);
+}
+
+std::string Backtest::markdown(const nlohmann::json& doc) {
+  std::ostringstream md;
+  md << std::setprecision(4);
+  const auto percents = doc["coverages_percent"].get<std::vector<double>>();
+  md << "# Backtest of " << doc["case"].get<std::string>() << "\n\n";
+  md << "- Windows: " << doc["windows"].get<std::int64_t>() << " of " << doc["horizon_bins"].get<int>() << " "
+     << doc["bin"].get<std::string>() << " bin(s), starting from " << doc["start"].get<std::string>()
+     << " to " << doc["end"].get<std::string>() << " (windows with a bin the sources do not cover are "
+     << "skipped).\n";
+  md << "- Categories scored (summed): ";
+  bool first = true;
+  for (const auto& c : doc["categories"]) {
+    md << (first ? "" : ", ") << c.get<std::string>();
+    first = false;
+  }
+  md << ".\n";
+  md << "- Refit policy: every model is updated online with each bin of events, in time order, and never "
+        "refit (k = 1 bin); a window's forecast is taken before any of its events is seen.\n";
+  md << "- Log-likelihood floor epsilon = " << doc["epsilon"].get<double>()
+     << " events per cell per window; intervals: moving-block bootstrap over windows, "
+     << doc["bootstrap_replicates"].get<int>() << " replicates, seed " << doc["seed"].get<std::uint64_t>()
+     << ", n/a below 10 windows.\n";
+  const auto best = doc["best_baseline"].get<std::string>();
+  md << "- Best baseline (highest pooled PAI@5%): **" << best << "**.\n\n";
+
+  md << "## Pooled scores\n\n| model |";
+  for (const double p : percents) md << " HR@" << percentKey(p) << "% |";
+  for (const double p : percents) md << " PAI@" << percentKey(p) << "% |";
+  for (const double p : percents) md << " PEI*@" << percentKey(p) << "% |";
+  md << " LL/event | Brier |\n|---|";
+  for (std::size_t k = 0; k < 3 * percents.size() + 2; ++k) md << "---:|";
+  md << "\n";
+  for (const auto& [name, m] : doc["models"].items()) {
+    md << "| " << name << " |";
+    for (const char* key : {"hit_rate", "pai", "pei_star"}) {
+      for (const double p : percents) md << " " << m[key][percentKey(p)].get<double>() << " |";
+    }
+    md << " " << m["log_likelihood_per_event"].get<double>() << " | " << m["brier"].get<double>() << " |\n";
+  }
+
+  md << "\n## Skill against " << best << "\n\n";
+  md << "| model | PAI@5% ratio | 95% interval | LL difference per event | 95% interval |\n"
+        "|---|---:|---|---:|---|\n";
+  bool inconclusive = false;
+  bool unavailable = false;
+  for (const auto& [name, s] : doc["skill"].items()) {
+    const bool ok = s["available"].get<bool>();
+    const auto r = s["pai5_ratio_ci95"];
+    const auto d = s["dloglik_ci95"];
+    md << "| " << name << " | " << s["pai5_ratio"].get<double>() << " | ";
+    if (ok) {
+      md << "[" << r[0].get<double>() << ", " << r[1].get<double>() << "]";
+    } else {
+      md << "n/a";
+    }
+    md << " | " << s["dloglik"].get<double>() << " | ";
+    if (ok) {
+      md << "[" << d[0].get<double>() << ", " << d[1].get<double>() << "]";
+    } else {
+      md << "n/a";
+    }
+    md << " |\n";
+    if (!ok) unavailable = true;
+    if (ok && name != best &&
+        ((r[0].get<double>() <= 1.0 && r[1].get<double>() >= 1.0) ||
+         (d[0].get<double>() <= 0.0 && d[1].get<double>() >= 0.0)))
+      inconclusive = true;
+  }
+  md << "\n";
+  if (unavailable)
+    md << "Intervals marked n/a could not be computed (fewer than 10 windows, or a ratio undefined or "
+          "unbounded): those comparisons are not evidence either way.\n\n";
+  if (inconclusive)
+    md << "Where an interval of the PAI ratio includes 1, or one of the log-likelihood difference includes "
+          "0, these windows do not show that the model differs from "
+       << best << ": it may predict no more than the obvious.\n\n";
+  md << "Per-window scores are in backtest.json (`per_window`).\n";
+  return md.str();
+}
+
+}  // namespace vigie::verify

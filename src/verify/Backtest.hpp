@@ -1,0 +1,101 @@
+#pragma once
+/// Rolling-origin backtest: every model and the four baselines forecast the same windows of the observation
+/// store from the events before each window only, and are scored with the same code (verify::scoreWindow);
+/// scores are pooled over windows and each model's skill over the best baseline gets a block-bootstrap
+/// interval. Conventions and the JSON layout: docs/backtest.md.
+///
+/// Windows are independent, so they are split over ranks in contiguous blocks (rank r gets windows
+/// [r W / P, (r + 1) W / P)). Each rank holds the whole grid on MPI_COMM_SELF and replays the store bin by
+/// bin from its first bin, so a window's forecast is the same whichever rank computes it: the result is
+/// bit-identical at any rank count.
+#include <mpi.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "grid/CityGrid.hpp"
+
+namespace vigie::core {
+class Config;
+class OptionSet;
+}  // namespace vigie::core
+
+namespace vigie::verify {
+
+/// The store's series as the backtest needs it: the selected categories summed, on the whole grid.
+struct ObservedSeries {
+  int nx = 0;
+  int ny = 0;
+  std::string bin;                         ///< bin unit name (hour, day, week, month)
+  std::vector<std::string> categories;     ///< categories summed into `counts`
+  std::vector<std::int64_t> bin_start;     ///< nt + 1 UTC seconds: bin starts, then the end of the last bin
+  std::vector<std::string> bin_start_iso;  ///< nt local ISO starts ("2018-03-11T00:00-08:00")
+  std::vector<std::uint8_t> missing;       ///< nt flags: 1 = the sources do not cover the bin
+  std::vector<std::int32_t> counts;        ///< [nt][ny * nx] events, index t * nx * ny + j * nx + i
+  std::vector<std::uint8_t> mask;          ///< [ny * nx] study area
+
+  [[nodiscard]] std::int64_t bins() const noexcept { return static_cast<std::int64_t>(missing.size()); }
+  /// Collective over `comm`. Reads <obs.h5> whole on every rank; `categories` empty = every category of
+  /// the store. Error(Usage) for a category the store does not hold.
+  static ObservedSeries read(MPI_Comm comm, const std::filesystem::path& obs_h5,
+                             const std::vector<std::string>& categories);
+};
+
+/// What a backtest is asked to do (from the [backtest] section, models.enabled and run.seed).
+struct BacktestSettings {
+  std::string case_name;                ///< written as "case"
+  std::string start;                    ///< ISO date: first window starts on the first bin on or after it
+  std::string end;                      ///< ISO date: last window starts on or before it
+  int horizon_bins = 1;                 ///< bins per window
+  std::vector<std::string> categories;  ///< empty = all
+  std::vector<double> coverages_percent{1.0, 5.0, 10.0};
+  double epsilon = 1e-9;            ///< log-likelihood floor, events per cell per window
+  int replicates = 999;             ///< bootstrap replicates
+  int reliability_bins = 10;        ///< bins of the reliability table
+  std::uint64_t seed = 0;           ///< bootstrap seed (run.seed) and model seed
+  std::vector<std::string> models;  ///< models.enabled, then the baselines not already listed
+
+  /// Not collective. Reads and checks the options; Error(Usage) naming the key.
+  static BacktestSettings fromConfig(const core::Config& config, const std::string& case_name);
+};
+
+/// The backtest.
+class Backtest {
+ public:
+  /// The baselines every backtest includes, in report order.
+  static const std::vector<std::string>& baselines();
+  /// Declares the [backtest] options.
+  static void declareOptions(core::OptionSet& options);
+
+  /// Not collective. First bin of each window (in bin order): bins whose local start date is in
+  /// [start, end], stepping by horizon_bins, keeping windows that fit in the store and hold no missing bin.
+  [[nodiscard]] static std::vector<std::int64_t> windowStarts(const ObservedSeries& series,
+                                                              const BacktestSettings& settings);
+
+  /// Not collective (the grid lives on MPI_COMM_SELF). Replays the series through a fresh `model` built on
+  /// `grid` and calls `sink(k, forecast)` at the start of window k of `starts` (increasing) with the
+  /// expected events per cell over the window (whole grid, masked cells 0). Only bins before the window
+  /// have been observed at that point.
+  static void replay(const grid::CityGrid& grid, const core::Config& config, std::uint64_t seed,
+                     const std::string& model, const ObservedSeries& series,
+                     const std::vector<std::int64_t>& starts, int horizon_bins,
+                     const std::function<void(std::size_t, std::span<const double>)>& sink);
+
+  /// Collective over `comm`. Runs the backtest on `series` and returns the backtest.json document (the
+  /// same on every rank). `spec` is the grid (its mask is replaced by the series' mask); `config` provides
+  /// the models' options.
+  [[nodiscard]] static nlohmann::json run(MPI_Comm comm, const grid::GridSpec& spec,
+                                          const core::Config& config, const BacktestSettings& settings,
+                                          const ObservedSeries& series);
+
+  /// Not collective. The human report backtest.md for a document made by run().
+  [[nodiscard]] static std::string markdown(const nlohmann::json& doc);
+};
+
+}  // namespace vigie::verify

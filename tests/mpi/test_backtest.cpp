@@ -1,0 +1,212 @@
+// The backtest at 1, 2 and 4 ranks on a synthetic store with a clear hotspot: the document equals a run on
+// MPI_COMM_SELF exactly, a window's forecast ignores events inside and after it, the history baseline finds
+// the hotspot (PAI@5% > 1), the window count follows the dates, every number is finite.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/Config.hpp"
+#include "grid/CityGrid.hpp"
+#include "ingest/Coverage.hpp"
+#include "ingest/Event.hpp"
+#include "ingest/ObservationStore.hpp"
+#include "ingest/TimeBinning.hpp"
+#include "models/ModelRegistry.hpp"
+#include "verify/Backtest.hpp"
+
+namespace fs = std::filesystem;
+using vigie::grid::CityGrid;
+using vigie::grid::GridSpec;
+using vigie::ingest::BinUnit;
+using vigie::ingest::Coverage;
+using vigie::ingest::Event;
+using vigie::ingest::ObservationStore;
+using vigie::ingest::StoreMeta;
+using vigie::ingest::TimeBinning;
+using vigie::ingest::TimeZone;
+using vigie::verify::Backtest;
+using vigie::verify::BacktestSettings;
+using vigie::verify::ObservedSeries;
+
+namespace {
+
+constexpr int kNx = 20;
+constexpr int kNy = 15;
+const std::vector<std::string> kCategories{"theft", "assault"};
+
+int commSize() {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+int commRank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+GridSpec lattice() {
+  GridSpec s;
+  s.nx = kNx;
+  s.ny = kNy;
+  s.cell = 100.0;
+  return s;
+}
+
+// 120 days from 2019-01-01 (Jan 1 - Apr 30), days 42-46 (Feb 12-16) not covered; a third of the events fall
+// in a 2 x 2 hotspot, the rest anywhere.
+std::vector<Event> synthetic() {
+  std::vector<Event> out;
+  std::uint64_t s = 7;
+  const auto next = [&s]() {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return s >> 33;
+  };
+  const std::int64_t jan1 = vigie::ingest::daysFromCivil(2019, 1, 1);
+  while (out.size() < 3000) {
+    const auto day = static_cast<std::int64_t>(next() % 120);
+    if (day >= 42 && day < 47) continue;
+    Event e;
+    e.civil_seconds = (jan1 + day) * 86400 + static_cast<std::int64_t>(next() % 1440) * 60;
+    if (next() % 3 == 0) {
+      e.cell = static_cast<std::int64_t>((10 + next() % 2) * kNx + 4 + next() % 2);
+    } else {
+      e.cell = static_cast<std::int64_t>(next() % (kNx * kNy));
+    }
+    e.category = static_cast<std::int32_t>(next() % kCategories.size());
+    e.key_hi = 1;
+    e.key_lo = out.size();
+    out.push_back(e);
+  }
+  return out;
+}
+
+// The Config keeps a pointer to its option set, so the set lives as long as the test program.
+const vigie::core::OptionSet& options() {
+  static const vigie::core::OptionSet set = [] {
+    vigie::core::OptionSet o;
+    o.add("run.seed", vigie::core::OptionType::UInt, "5", "seed");
+    vigie::models::ModelRegistry::instance().declareOptions(o);
+    Backtest::declareOptions(o);
+    return o;
+  }();
+  return set;
+}
+
+struct Fixture {
+  vigie::core::Config config;
+  BacktestSettings settings;
+  ObservedSeries series;
+};
+
+// Weekly windows (7 daily bins) from Feb 4 (a Monday) to Apr 22: 12 window starts, one of which (Feb 11,
+// covering days 41-47) holds uncovered days and is skipped.
+Fixture makeFixture() {
+  Fixture f{vigie::core::Config::parse(options(), {},
+                                       {{"backtest.start", "2019-02-04"},
+                                        {"backtest.end", "2019-04-22"},
+                                        {"backtest.horizon_bins", "7"},
+                                        {"backtest.bootstrap_replicates", "199"}}),
+            {},
+            {}};
+  f.settings = BacktestSettings::fromConfig(f.config, "synthetic");
+  const fs::path dir =
+      fs::path(VIGIE_BINARY_DIR) / "test-output" / ("backtest-np" + std::to_string(commSize()));
+  if (commRank() == 0) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const CityGrid grid(MPI_COMM_WORLD, lattice());
+  const StoreMeta meta{kCategories,
+                       TimeBinning(BinUnit::Day, TimeZone("Europe/Paris")),
+                       Coverage::parse({"2019-01-01/2019-02-11", "2019-02-17/2019-04-30"}),
+                       false,
+                       "backtest-test",
+                       {}};
+  const auto events = synthetic();
+  ObservationStore::update(grid, dir / "obs.h5", meta, commRank() == 0 ? events : std::vector<Event>{});
+  f.series = ObservedSeries::read(MPI_COMM_WORLD, dir / "obs.h5", {});
+  return f;
+}
+
+void expectFinite(const nlohmann::json& j) {
+  if (j.is_number_float()) {
+    EXPECT_TRUE(std::isfinite(j.get<double>()));
+  }
+  if (j.is_structured()) {
+    for (const auto& v : j) expectFinite(v);
+  }
+}
+
+}  // namespace
+
+TEST(Backtest, SameDocumentAtAnyRankCountAndSensibleScores) {
+  const auto f = makeFixture();
+  ASSERT_EQ(f.series.bins(), 120);
+  ASSERT_EQ(f.series.bin_start.size(), 121U);
+  EXPECT_EQ(f.series.bin_start[120] - f.series.bin_start[119], 86400);
+  const auto starts = Backtest::windowStarts(f.series, f.settings);
+  ASSERT_EQ(starts.size(), 11U);
+  EXPECT_EQ(starts.front(), 34);  // Feb 4
+  EXPECT_EQ(starts[1], 48);       // Feb 18: the Feb 11 window is not covered
+  EXPECT_EQ(starts.back(), 111);  // Apr 22
+
+  const auto doc = Backtest::run(MPI_COMM_WORLD, lattice(), f.config, f.settings, f.series);
+  const auto serial = Backtest::run(MPI_COMM_SELF, lattice(), f.config, f.settings, f.series);
+  EXPECT_EQ(doc.dump(), serial.dump());
+
+  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["case"], "synthetic");
+  EXPECT_EQ(doc["windows"], 11);
+  EXPECT_EQ(doc["per_window"].size(), 11U);
+  EXPECT_EQ(doc["per_window"][0]["start"], "2019-02-04T00:00+01:00");
+  for (const auto& name : Backtest::baselines()) {
+    ASSERT_TRUE(doc["models"].contains(name)) << name;
+    for (const char* k : {"1", "5", "10"}) EXPECT_TRUE(doc["models"][name]["pai"].contains(k));
+    EXPECT_TRUE(doc["skill"][name].contains("pai5_ratio_ci95"));
+  }
+  EXPECT_GT(doc["models"]["history"]["pai"]["5"].get<double>(), 1.0);
+  EXPECT_GT(doc["models"]["history"]["hit_rate"]["10"].get<double>(),
+            doc["models"]["history"]["hit_rate"]["1"].get<double>());
+  const auto best = doc["best_baseline"].get<std::string>();
+  EXPECT_DOUBLE_EQ(doc["skill"][best]["pai5_ratio"].get<double>(), 1.0);
+  EXPECT_TRUE(doc["skill"][best]["available"].get<bool>());  // 11 windows >= 10
+  expectFinite(doc);
+  EXPECT_FALSE(Backtest::markdown(doc).empty());
+}
+
+TEST(Backtest, ForecastUsesOnlyEventsBeforeTheWindow) {
+  const auto f = makeFixture();
+  CityGrid grid(MPI_COMM_SELF, lattice());
+  grid.setMask(f.series.mask);
+  const std::vector<std::int64_t> starts{60};
+  const std::size_t plane = kNx * kNy;
+  for (const auto& name : Backtest::baselines()) {
+    std::vector<double> before;
+    Backtest::replay(grid, f.config, 5, name, f.series, starts, 7,
+                     [&](std::size_t, std::span<const double> fc) { before.assign(fc.begin(), fc.end()); });
+    auto changed = f.series;
+    // Events inside the window (bins 60-66) and after it change; the forecast must not.
+    for (std::size_t b = 60; b < 120; ++b) {
+      for (std::size_t c = 0; c < plane; ++c)
+        changed.counts[b * plane + c] = static_cast<std::int32_t>((b + c) % 5);
+    }
+    std::vector<double> after;
+    Backtest::replay(grid, f.config, 5, name, changed, starts, 7,
+                     [&](std::size_t, std::span<const double> fc) { after.assign(fc.begin(), fc.end()); });
+    EXPECT_EQ(before, after) << name;
+    // ... while a change before the window does move it (the test can fail).
+    changed.counts[59 * plane + 3] += 50;
+    std::vector<double> moved;
+    Backtest::replay(grid, f.config, 5, name, changed, starts, 7,
+                     [&](std::size_t, std::span<const double> fc) { moved.assign(fc.begin(), fc.end()); });
+    EXPECT_NE(before, moved) << name;
+  }
+}
