@@ -3,6 +3,7 @@
 // the hotspot (PAI@5% > 1), the window count follows the dates, every number is finite.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include "../support/MpiTest.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -35,21 +36,12 @@ using vigie::verify::ObservedSeries;
 
 namespace {
 
+using vigie::testing::commRank;
+using vigie::testing::commSize;
+
 constexpr int kNx = 20;
 constexpr int kNy = 15;
 const std::vector<std::string> kCategories{"theft", "assault"};
-
-int commSize() {
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
-
-int commRank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
 
 GridSpec lattice() {
   GridSpec s;

@@ -3,6 +3,7 @@
 // rank count), in-place rewrites for a grown time axis, and input errors raised on every rank.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include "../support/MpiTest.hpp"
 
 #include <filesystem>
 #include <numeric>
@@ -31,19 +32,10 @@ using vigie::store::FieldFile;
 
 namespace {
 
+using vigie::testing::commRank;
+using vigie::testing::commSize;
+
 const fs::path kMarseille = fs::path(VIGIE_SOURCE_DIR) / "inputs" / "marseille";
-
-int commRank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
-
-int commSize() {
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
 
 fs::path outputDir() {
   static const fs::path dir = [] {

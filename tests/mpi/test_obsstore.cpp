@@ -3,6 +3,7 @@
 // time axis; a store left dirty is rebuilt; coverage gaps are flagged missing; hour-of-day profiles.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include "../support/MpiTest.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -35,21 +36,12 @@ using vigie::store::FieldFile;
 
 namespace {
 
+using vigie::testing::commRank;
+using vigie::testing::commSize;
+
 constexpr int kNx = 23;
 constexpr int kNy = 17;
 const std::vector<std::string> kCategories{"theft", "assault", "other"};
-
-int commSize() {
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
-
-int commRank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
 
 fs::path outputDir(const std::string& name) {
   const fs::path d =

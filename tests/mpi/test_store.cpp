@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <mpi.h>
+#include "../support/MpiTest.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -27,17 +28,8 @@ using vigie::store::GridGeometry;
 
 namespace {
 
-int commRank() {
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  return rank;
-}
-
-int commSize() {
-  int size = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size;
-}
+using vigie::testing::commRank;
+using vigie::testing::commSize;
 
 // A folder per rank count, so the np1/np2/np4 runs may execute side by side; emptied by rank 0 on first use.
 fs::path outputDir() {
