@@ -18,4 +18,4 @@ inline int commSize() {
   return size;
 }
 
-} // namespace vigie::testing
+}  // namespace vigie::testing
