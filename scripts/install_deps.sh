@@ -9,7 +9,7 @@ packages=(
   libboost-program-options-dev libgtest-dev libbenchmark-dev
   libproj-dev proj-data nlohmann-json3-dev librandom123-dev libssl-dev zlib1g-dev
   libxxhash-dev libfast-float-dev tzdata util-linux
-  python3-h5py python3-numpy python3-pyproj gzip
+  python3-h5py python3-numpy python3-pyproj python3-matplotlib gzip
   slurm-wlm slurmctld slurmd slurm-client munge
   clang-format clang-tidy
 )
