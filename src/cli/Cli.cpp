@@ -14,6 +14,7 @@
 #include "ingest/IngestPipeline.hpp"
 #include "models/ModelRegistry.hpp"
 #include "verify/Backtest.hpp"
+#include "verify/ExternalScore.hpp"
 #include "vigie/GitHash.hpp"
 
 namespace vigie::cli {
@@ -37,6 +38,8 @@ Subcommands:
                  time bin, covariates); --append adds newer events to an existing store, idempotently
   backtest       score every enabled model and the baselines on rolling windows of obs.h5; write
                  <output.dir>/backtest.json and backtest.md (pooled scores, skill with bootstrap intervals)
+  score          score a forecast made by another tool (--forecast FILE: HDF5 [ny][nx] or CSV cell,intensity)
+                 over --window START/END against obs.h5, with the backtest's code; write <output.dir>/score.json
   check-config   parse and validate the configuration and the grid; print the effective configuration
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
@@ -66,6 +69,7 @@ core::OptionSet buildOptionSet() {
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
+  verify::ExternalScore::declareOptions(options);
   return options;
 }
 
@@ -81,7 +85,9 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
     if (tok == "--") throw Error(ExitCode::Usage, "command line: a bare '--' is not accepted");
     if (isLongOption(tok)) {
       const auto eq = tok.find('=');
-      const std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+      // `vigie score --forecast F --window A/B`, as the subcommand is documented, are score.* options.
+      if (key == "forecast" || key == "window") key = "score." + key;
       if (key == "help" || key == "help-config" || key == "version" || key == "append") {
         if (eq != std::string::npos)
           throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");

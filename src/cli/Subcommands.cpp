@@ -1,6 +1,7 @@
 #include "cli/Subcommands.hpp"
 
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "audit/AuditLog.hpp"
@@ -14,6 +15,7 @@
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
 #include "verify/Backtest.hpp"
+#include "verify/ExternalScore.hpp"
 
 namespace vigie::cli {
 
@@ -174,6 +176,20 @@ int cmdIngest(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+/// Writes `text` to <out>/<name> through a temporary file and a rename, so a reader never sees half a file.
+void writeAtomically(const core::OutputDir& out, const std::string& name, const std::string& text) {
+  const auto path = out.file(name);
+  const auto tmp = out.file(name + ".tmp");
+  {
+    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+    os << text;
+    if (!os.flush()) throw Error(ExitCode::Io, tmp.string() + ": cannot write");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename: " + ec.message());
+}
+
 /// The case's name in reports: the config file's stem, or its folder's name for a generic "config.ini".
 std::string caseName(const core::Config& config) {
   const auto& f = config.file();
@@ -199,24 +215,22 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
       extra["ingest_rows_read"] = s.rows_read;
       extra["ingest_accepted"] = s.accepted;
     }
-    const auto series =
-        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
-    const auto doc = verify::Backtest::run(env.comm(), spec, config, settings, series);
-    if (env.rank() == 0) {
-      const auto write = [&](const std::string& name, const std::string& text) {
-        const auto path = session.out().file(name);
-        const auto tmp = session.out().file(name + ".tmp");
-        {
-          std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-          os << text;
-          if (!os.flush()) throw Error(ExitCode::Io, tmp.string() + ": cannot write");
-        }
-        std::error_code ec;
-        std::filesystem::rename(tmp, path, ec);
-        if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename: " + ec.message());
+    // Per-category scoring runs as each category is read, so the store is read once.
+    nlohmann::json per_category = nlohmann::json::object();
+    std::function<void(const verify::ObservedSeries&)> each;
+    if (settings.per_category) {
+      each = [&](const verify::ObservedSeries& one) {
+        per_category[one.categories.front()] =
+            verify::Backtest::scoreCategory(env.comm(), spec, config, settings, one);
       };
-      write("backtest.json", doc.dump(2) + "\n");
-      write("backtest.md", verify::Backtest::markdown(doc));
+    }
+    const auto series =
+        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories, each);
+    auto doc = verify::Backtest::run(env.comm(), spec, config, settings, series);
+    if (settings.per_category) doc["per_category"] = per_category;
+    if (env.rank() == 0) {
+      writeAtomically(session.out(), "backtest.json", doc.dump(2) + "\n");
+      writeAtomically(session.out(), "backtest.md", verify::Backtest::markdown(doc));
     }
     outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
     extra["windows"] = doc["windows"];
@@ -225,6 +239,42 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
                                 << doc["best_baseline"].get<std::string>() << "; wrote "
                                 << session.out().file("backtest.json").string() << " and backtest.md");
     core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
+int cmdScore(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "score");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    // Arguments first: a missing --forecast or a bad --window fails before any ingest work.
+    const auto forecast_file = config.getPath("score.forecast");
+    if (forecast_file.empty())
+      throw Error(ExitCode::Usage, "vigie score needs --forecast FILE (option score.forecast)", true);
+    const auto window = verify::ScoreWindow::parse(config.getString("score.window"));
+    const auto settings = verify::BacktestSettings::fromConfig(config, caseName(config));
+    const auto spec = grid::CityGrid::specFromConfig(config);
+    if (!config.getList("ingest.events").empty() &&
+        ingest::IngestPipeline::needed(env.comm(), config, session.out().path())) {
+      grid::CityGrid grid(env.comm(), spec);
+      const auto s =
+          ingest::IngestPipeline::run(config, grid, session.out().path(), false, session.provenance());
+      VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+      outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
+    }
+    const auto series =
+        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
+    // Every rank reads the forecast itself, so a bad file is the same error on every rank (exit 3, clean).
+    const auto forecast = verify::ExternalScore::readForecast(
+        forecast_file, config.getString("score.dataset"), series.nx, series.ny, series.mask);
+    const auto doc = verify::ExternalScore::score(series, forecast, window, settings, forecast_file);
+    if (env.rank() == 0) {
+      writeAtomically(session.out(), "score.json", doc.dump(2) + "\n");
+      std::cout << verify::ExternalScore::summary(doc) << std::flush;
+    }
+    outputs.emplace_back("score.json");
+    extra["window"] = doc["window"];
+    extra["events"] = doc["events"];
+    extra["pai5"] = doc["pai"].contains("5") ? doc["pai"]["5"] : nlohmann::json();
   });
 }
 
@@ -269,6 +319,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "check-config") return cmdCheckConfig(env, cl);
   if (name == "ingest") return cmdIngest(env, cl);
   if (name == "backtest") return cmdBacktest(env, cl);
+  if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);
 }

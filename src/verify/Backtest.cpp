@@ -37,13 +37,6 @@ std::vector<std::string> splitComma(const std::string& text) {
   return out;
 }
 
-/// "1", "5", "10", "2.5": the JSON key of a coverage in percent.
-std::string percentKey(double percent) {
-  std::ostringstream os;
-  os << percent;
-  return os.str();
-}
-
 bool isIsoDate(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (std::size_t k = 0; k < s.size(); ++k) {
@@ -114,29 +107,6 @@ void requireFinite(const nlohmann::json& j, const std::string& where) {
   }
 }
 
-nlohmann::json pooledJson(const PooledScores& p, const std::vector<double>& percents) {
-  nlohmann::json hr = nlohmann::json::object(), pai = nlohmann::json::object(),
-                 pei = nlohmann::json::object();
-  for (std::size_t k = 0; k < percents.size(); ++k) {
-    const auto key = percentKey(percents[k]);
-    hr[key] = p.at[k].hit_rate;
-    pai[key] = p.at[k].pai;
-    pei[key] = p.at[k].pei_star;
-  }
-  nlohmann::json rel = nlohmann::json::array();
-  for (const auto& r : p.reliability) {
-    rel.push_back({{"p_lo", r.p_lo},
-                   {"p_hi", r.p_hi},
-                   {"cells", r.cells},
-                   {"mean_forecast_p", r.mean_forecast_p},
-                   {"observed_frequency", r.observed_frequency}});
-  }
-  return {{"hit_rate", hr},    {"pai", pai},
-          {"pei_star", pei},   {"log_likelihood_per_event", p.ll.per_event()},
-          {"brier", p.brier},  {"events", p.ll.events},
-          {"reliability", rel}};
-}
-
 nlohmann::json intervalJson(const BootstrapInterval& b) {
   return nlohmann::json::array({b.lo, b.hi});
 }
@@ -145,6 +115,12 @@ nlohmann::json intervalJson(const BootstrapInterval& b) {
 
 ObservedSeries ObservedSeries::read(MPI_Comm comm, const std::filesystem::path& obs_h5,
                                     const std::vector<std::string>& categories) {
+  return read(comm, obs_h5, categories, nullptr);
+}
+
+ObservedSeries ObservedSeries::read(MPI_Comm comm, const std::filesystem::path& obs_h5,
+                                    const std::vector<std::string>& categories,
+                                    const std::function<void(const ObservedSeries&)>& each) {
   core::ScopedTimer timer("backtest read");
   std::error_code ec;
   if (!std::filesystem::is_regular_file(obs_h5, ec))
@@ -180,13 +156,26 @@ ObservedSeries ObservedSeries::read(MPI_Comm comm, const std::filesystem::path& 
   s.mask = file.read2d<std::uint8_t>("/mask", whole);
   const auto plane = static_cast<std::size_t>(s.nx) * static_cast<std::size_t>(s.ny);
   s.counts.assign(static_cast<std::size_t>(nt) * plane, 0);
+  ObservedSeries one;
+  if (each) {
+    one = s;
+    one.counts.clear();
+  }
   for (const auto& c : s.categories) {
+    if (each) {
+      one.categories = {c};
+      one.counts.assign(s.counts.size(), 0);
+    }
     for (std::int64_t t0 = 0; t0 < nt; t0 += kPlanesPerRead) {
       const int n = static_cast<int>(std::min<std::int64_t>(kPlanesPerRead, nt - t0));
       const auto slab = file.readSlab3d<std::int32_t>("/counts/" + c, static_cast<int>(t0), n, whole);
       auto* dst = s.counts.data() + static_cast<std::size_t>(t0) * plane;
       for (std::size_t k = 0; k < slab.size(); ++k) dst[k] += slab[k];
+      if (each)
+        std::copy(slab.begin(), slab.end(),
+                  one.counts.begin() + static_cast<std::ptrdiff_t>(t0) * static_cast<std::ptrdiff_t>(plane));
     }
+    if (each) each(one);
   }
   return s;
 }
@@ -229,6 +218,7 @@ BacktestSettings BacktestSettings::fromConfig(const core::Config& config, const 
     throw Error(ExitCode::Usage, "backtest.bootstrap_replicates must be in 1..1000000", true);
   s.replicates = static_cast<int>(r);
   s.seed = config.getUInt("run.seed");
+  s.per_category = config.getBool("backtest.per_category");
   for (const auto& m : config.getList("models.enabled")) {
     if (std::find(s.models.begin(), s.models.end(), m) != s.models.end())
       throw Error(ExitCode::Usage, "models.enabled lists '" + m + "' twice", true);
@@ -261,7 +251,10 @@ void Backtest::declareOptions(core::OptionSet& options) {
       .add("backtest.epsilon", OptionType::Double, "1e-9",
            "floor of the forecast in the Poisson log-likelihood, events per cell per window")
       .add("backtest.bootstrap_replicates", OptionType::Int, "999",
-           "block-bootstrap replicates of the skill intervals (seeded by run.seed)");
+           "block-bootstrap replicates of the skill intervals (seeded by run.seed)")
+      .add("backtest.per_category", OptionType::Bool, "true",
+           "also score every model fitted on each category alone (backtest.json per_category; costs one "
+           "more replay per category and model)");
 }
 
 std::vector<std::int64_t> Backtest::windowStarts(const ObservedSeries& series,
@@ -325,9 +318,14 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
   }
 }
 
-nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const core::Config& config,
-                             const BacktestSettings& settings, const ObservedSeries& series) {
-  core::ScopedTimer timer("backtest");
+namespace {
+
+/// Collective over `comm`. Replays and scores every model on this rank's share of `starts` and gathers the
+/// scores on rank 0 as scores[model][window] (empty on the other ranks).
+std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridSpec& spec,
+                                                const core::Config& config, const BacktestSettings& settings,
+                                                const ObservedSeries& series,
+                                                const std::vector<std::int64_t>& starts) {
   int rank = 0;
   int size = 1;
   VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -335,7 +333,6 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
   if (spec.nx != series.nx || spec.ny != series.ny)
     throw Error(ExitCode::InputData, "backtest: the observation store was made for another grid", true);
 
-  const auto starts = windowStarts(series, settings);
   const auto n_windows = static_cast<std::int64_t>(starts.size());
   const auto n_models = settings.models.size();
   const std::int64_t w0 = rank * n_windows / size;
@@ -366,15 +363,15 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
   }
   std::vector<double> local(mine.size() * n_models * rec, 0.0);
   for (std::size_t m = 0; m < n_models; ++m) {
-    replay(grid, config, settings.seed, settings.models[m], series, mine, settings.horizon_bins,
-           [&](std::size_t k, std::span<const double> forecast) {
-             const auto s = scoreWindow(forecast, observed[k], mask, coverages, settings.epsilon,
-                                        settings.reliability_bins);
-             std::vector<double> packed;
-             encode(s, packed);
-             std::copy(packed.begin(), packed.end(),
-                       local.begin() + static_cast<std::ptrdiff_t>((k * n_models + m) * rec));
-           });
+    Backtest::replay(grid, config, settings.seed, settings.models[m], series, mine, settings.horizon_bins,
+                     [&](std::size_t k, std::span<const double> forecast) {
+                       const auto s = scoreWindow(forecast, observed[k], mask, coverages, settings.epsilon,
+                                                  settings.reliability_bins);
+                       std::vector<double> packed;
+                       encode(s, packed);
+                       std::copy(packed.begin(), packed.end(),
+                                 local.begin() + static_cast<std::ptrdiff_t>((k * n_models + m) * rec));
+                     });
   }
 
   std::vector<int> counts(static_cast<std::size_t>(size));
@@ -390,15 +387,40 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
   VIGIE_CHECK_MPI(MPI_Gatherv(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
                               counts.data(), displs.data(), MPI_DOUBLE, 0, comm));
 
-  std::string text;
+  std::vector<std::vector<WindowScores>> scores(rank == 0 ? n_models : 0);
   if (rank == 0) {
-    std::vector<std::vector<WindowScores>> scores(n_models);
     for (std::int64_t w = 0; w < n_windows; ++w) {
       for (std::size_t m = 0; m < n_models; ++m) {
         scores[m].push_back(decode(all.data() + (static_cast<std::size_t>(w) * n_models + m) * rec,
                                    coverages.size(), settings.reliability_bins));
       }
     }
+  }
+  return scores;
+}
+
+/// Collective over `comm`. Rank 0's `text` (a JSON document) parsed on every rank.
+nlohmann::json broadcastJson(MPI_Comm comm, std::string text) {
+  auto n = static_cast<long long>(text.size());
+  VIGIE_CHECK_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
+  text.resize(static_cast<std::size_t>(n));
+  VIGIE_CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+  return nlohmann::json::parse(text);
+}
+
+}  // namespace
+
+nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const core::Config& config,
+                             const BacktestSettings& settings, const ObservedSeries& series) {
+  core::ScopedTimer timer("backtest");
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  const auto starts = windowStarts(series, settings);
+  const auto n_windows = static_cast<std::int64_t>(starts.size());
+  const auto n_models = settings.models.size();
+  const auto scores = scoreAll(comm, spec, config, settings, series, starts);
+  std::string text;
+  if (rank == 0) {
     const auto k5 = static_cast<std::size_t>(
         std::find(settings.coverages_percent.begin(), settings.coverages_percent.end(), 5.0) -
         settings.coverages_percent.begin());
@@ -432,7 +454,7 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
     doc["baselines"] = baselines();
     doc["models"] = nlohmann::json::object();
     for (std::size_t m = 0; m < n_models; ++m)
-      doc["models"][settings.models[m]] = pooledJson(pooled[m], settings.coverages_percent);
+      doc["models"][settings.models[m]] = pooledScoresJson(pooled[m], settings.coverages_percent);
     doc["best_baseline"] = n_windows > 0 ? settings.models[best] : std::string();
     const BootstrapOptions options{settings.replicates, 0, settings.seed, 0.95, 10};
     doc["skill"] = nlohmann::json::object();
@@ -468,11 +490,31 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
     text = doc.dump();
   }
   // Every rank returns the same document, so callers need not know which rank computed it.
-  auto n = static_cast<long long>(text.size());
-  VIGIE_CHECK_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
-  text.resize(static_cast<std::size_t>(n));
-  VIGIE_CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
-  return nlohmann::json::parse(text);
+  return broadcastJson(comm, std::move(text));
+}
+
+nlohmann::json Backtest::scoreCategory(MPI_Comm comm, const grid::GridSpec& spec, const core::Config& config,
+                                       const BacktestSettings& settings, const ObservedSeries& one) {
+  core::ScopedTimer timer("backtest per category");
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  const auto starts = windowStarts(one, settings);
+  const auto scores = scoreAll(comm, spec, config, settings, one, starts);
+  std::string text;
+  if (rank == 0) {
+    nlohmann::json doc;
+    doc["models"] = nlohmann::json::object();
+    std::int64_t events = 0;
+    for (std::size_t m = 0; m < settings.models.size(); ++m) {
+      const auto pooled = pool(scores[m]);
+      events = pooled.ll.events;
+      doc["models"][settings.models[m]] = pooledScoresJson(pooled, settings.coverages_percent);
+    }
+    doc["events"] = events;
+    requireFinite(doc, "per_category/" + (one.categories.empty() ? std::string() : one.categories.front()));
+    text = doc.dump();
+  }
+  return broadcastJson(comm, std::move(text));
 }
 
 std::string Backtest::markdown(const nlohmann::json& doc) {
@@ -551,6 +593,51 @@ std::string Backtest::markdown(const nlohmann::json& doc) {
     md << "Where an interval of the PAI ratio includes 1, or one of the log-likelihood difference includes "
           "0, these windows do not show that the model differs from "
        << best << ": it may predict no more than the obvious.\n\n";
+  md << "## Reliability (pooled over windows)\n\n"
+        "Cells of every window binned by their forecast p = P(at least one event) = 1 - exp(-forecast); "
+        "each entry is mean forecast p / observed share of cells with an event (cells). A calibrated model "
+        "has the two close; empty bins are left blank.\n\n| p bin |";
+  for (const auto& [name, m] : doc["models"].items()) md << " " << name << " |";
+  md << "\n|---|";
+  for (std::size_t k = 0; k < doc["models"].size(); ++k) md << "---|";
+  md << "\n";
+  const nlohmann::json no_bins = nlohmann::json::array();
+  const auto& edges = doc["models"].empty() ? no_bins : doc["models"].begin().value()["reliability"];
+  const std::size_t n_bins = edges.size();
+  for (std::size_t b = 0; b < n_bins; ++b) {
+    const auto& edge = edges[b];
+    md << "| [" << edge["p_lo"].get<double>() << ", " << edge["p_hi"].get<double>()
+       << (b + 1 == n_bins ? "]" : ")") << " |";
+    for (const auto& [name, m] : doc["models"].items()) {
+      const auto& r = m["reliability"][b];
+      if (r["cells"].get<std::int64_t>() == 0) {
+        md << " |";
+      } else {
+        md << " " << r["mean_forecast_p"].get<double>() << " / " << r["observed_frequency"].get<double>()
+           << " (" << r["cells"].get<std::int64_t>() << ") |";
+      }
+    }
+    md << "\n";
+  }
+  md << "\n";
+
+  if (doc.contains("per_category")) {
+    md << "## Per category (each model fitted and scored on that category alone)\n\n"
+          "PAI@5% / log-likelihood per event.\n\n| category | events |";
+    for (const auto& [name, m] : doc["models"].items()) md << " " << name << " |";
+    md << "\n|---|---:|";
+    for (std::size_t k = 0; k < doc["models"].size(); ++k) md << "---|";
+    md << "\n";
+    for (const auto& [cat, c] : doc["per_category"].items()) {
+      md << "| " << cat << " | " << c["events"].get<std::int64_t>() << " |";
+      for (const auto& [name, m] : c["models"].items()) {
+        md << " " << m["pai"]["5"].get<double>() << " / " << m["log_likelihood_per_event"].get<double>()
+           << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
   md << "Per-window scores are in backtest.json (`per_window`).\n";
   return md.str();
 }

@@ -45,6 +45,12 @@ struct ObservedSeries {
   /// the store. Error(Usage) for a category the store does not hold.
   static ObservedSeries read(MPI_Comm comm, const std::filesystem::path& obs_h5,
                              const std::vector<std::string>& categories);
+  /// Collective over `comm`. As read(), and calls `each` (collectively, in the order of `categories`) with
+  /// the series of each category alone before adding it to the sum, so per-category work costs no second
+  /// read and holds at most two series in memory.
+  static ObservedSeries read(MPI_Comm comm, const std::filesystem::path& obs_h5,
+                             const std::vector<std::string>& categories,
+                             const std::function<void(const ObservedSeries&)>& each);
 };
 
 /// What a backtest is asked to do (from the [backtest] section, models.enabled and run.seed).
@@ -59,6 +65,7 @@ struct BacktestSettings {
   int replicates = 999;             ///< bootstrap replicates
   int reliability_bins = 10;        ///< bins of the reliability table
   std::uint64_t seed = 0;           ///< bootstrap seed (run.seed) and model seed
+  bool per_category = true;         ///< also score every model on each category alone (backtest.per_category)
   std::vector<std::string> models;  ///< models.enabled, then the baselines not already listed
 
   /// Not collective. Reads and checks the options; Error(Usage) naming the key.
@@ -93,6 +100,14 @@ class Backtest {
   [[nodiscard]] static nlohmann::json run(MPI_Comm comm, const grid::GridSpec& spec,
                                           const core::Config& config, const BacktestSettings& settings,
                                           const ObservedSeries& series);
+
+  /// Collective over `comm`. Scores every model on `one`, the series of a single category (models fitted
+  /// on that category's events only, same windows as run()), and returns {"events": N, "models": {NAME:
+  /// pooled scores}}, the same on every rank. Used for backtest.json's "per_category".
+  [[nodiscard]] static nlohmann::json scoreCategory(MPI_Comm comm, const grid::GridSpec& spec,
+                                                    const core::Config& config,
+                                                    const BacktestSettings& settings,
+                                                    const ObservedSeries& one);
 
   /// Not collective. The human report backtest.md for a document made by run().
   [[nodiscard]] static std::string markdown(const nlohmann::json& doc);

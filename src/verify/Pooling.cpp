@@ -1,5 +1,6 @@
 #include "verify/Pooling.hpp"
 
+#include <sstream>
 #include <string>
 
 #include "core/Error.hpp"
@@ -101,6 +102,42 @@ PooledScores pool(const std::vector<WindowScores>& windows) {
     }
   }
   return p;
+}
+
+std::string percentKey(double percent) {
+  std::ostringstream os;
+  os << percent;
+  return os.str();
+}
+
+nlohmann::json pooledScoresJson(const PooledScores& p, const std::vector<double>& coverages_percent) {
+  if (p.at.size() != coverages_percent.size() && p.windows > 0)
+    throw Error(ExitCode::Internal, "pooledScoresJson: " + std::to_string(p.at.size()) +
+                                        " coverages scored, " + std::to_string(coverages_percent.size()) +
+                                        " named");
+  nlohmann::json hr = nlohmann::json::object();
+  nlohmann::json pai = nlohmann::json::object();
+  nlohmann::json pei = nlohmann::json::object();
+  for (std::size_t k = 0; k < coverages_percent.size(); ++k) {
+    const auto key = percentKey(coverages_percent[k]);
+    // No window pooled: every score is 0, as pool() defines it.
+    const CoverageScore c = k < p.at.size() ? p.at[k] : CoverageScore{};
+    hr[key] = c.hit_rate;
+    pai[key] = c.pai;
+    pei[key] = c.pei_star;
+  }
+  nlohmann::json rel = nlohmann::json::array();
+  for (const auto& r : p.reliability) {
+    rel.push_back({{"p_lo", r.p_lo},
+                   {"p_hi", r.p_hi},
+                   {"cells", r.cells},
+                   {"mean_forecast_p", r.mean_forecast_p},
+                   {"observed_frequency", r.observed_frequency}});
+  }
+  return {{"hit_rate", hr},    {"pai", pai},
+          {"pei_star", pei},   {"log_likelihood_per_event", p.ll.per_event()},
+          {"brier", p.brier},  {"events", p.ll.events},
+          {"reliability", rel}};
 }
 
 }  // namespace vigie::verify

@@ -4,7 +4,10 @@
 /// events weighs little. Equations: docs/scores.md.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "verify/Scores.hpp"
 
@@ -40,5 +43,14 @@ WindowScores scoreWindow(std::span<const double> forecast, std::span<const std::
 /// Pools windows; throws vigie::core::Error if windows differ in coverages or reliability bins.
 /// An empty list gives zero windows and zero scores. Not collective.
 PooledScores pool(const std::vector<WindowScores>& windows);
+
+/// "1", "5", "10", "2.5": the JSON key of a coverage given in percent. Not collective.
+std::string percentKey(double percent);
+
+/// The JSON of pooled scores, as in backtest.json's "models" and score.json: {"hit_rate": {KEY: x},
+/// "pai": {...}, "pei_star": {...}, "log_likelihood_per_event": x, "brier": x, "events": N, "reliability":
+/// [{"p_lo", "p_hi", "cells", "mean_forecast_p", "observed_frequency"}]}, keys from `coverages_percent`
+/// (the coverages of `p.at`, in percent, same order). Not collective.
+nlohmann::json pooledScoresJson(const PooledScores& p, const std::vector<double>& coverages_percent);
 
 }  // namespace vigie::verify

@@ -202,3 +202,48 @@ TEST(Backtest, ForecastUsesOnlyEventsBeforeTheWindow) {
     EXPECT_NE(before, moved) << name;
   }
 }
+
+// Per-category scores: the callback of ObservedSeries::read hands each category's own counts, which sum to
+// the combined series; scoring a category is the same at any rank count, its event totals add up to the
+// combined total, and scoring a one-category store's only category reproduces run()'s "models" block exactly.
+TEST(Backtest, PerCategoryScoresAddUpAndMatchASingleCategoryRun) {
+  const auto f = makeFixture();
+  const fs::path obs =
+      fs::path(VIGIE_BINARY_DIR) / "test-output" / ("backtest-np" + std::to_string(commSize())) / "obs.h5";
+  std::vector<ObservedSeries> each;
+  const auto summed =
+      ObservedSeries::read(MPI_COMM_WORLD, obs, {}, [&](const ObservedSeries& one) { each.push_back(one); });
+  EXPECT_EQ(summed.counts, f.series.counts);
+  ASSERT_EQ(each.size(), kCategories.size());
+  for (std::size_t k = 0; k < summed.counts.size(); ++k) {
+    ASSERT_EQ(each[0].counts[k] + each[1].counts[k], summed.counts[k]) << k;
+  }
+
+  std::int64_t events = 0;
+  for (const auto& one : each) {
+    ASSERT_EQ(one.categories.size(), 1U);
+    const auto doc = Backtest::scoreCategory(MPI_COMM_WORLD, lattice(), f.config, f.settings, one);
+    const auto serial = Backtest::scoreCategory(MPI_COMM_SELF, lattice(), f.config, f.settings, one);
+    EXPECT_EQ(doc.dump(), serial.dump());
+    for (const auto& name : f.settings.models) {
+      ASSERT_TRUE(doc["models"].contains(name)) << name;
+      EXPECT_EQ(doc["models"][name]["events"], doc["events"]) << name;
+    }
+    EXPECT_GT(doc["events"].get<std::int64_t>(), 0);
+    events += doc["events"].get<std::int64_t>();
+    expectFinite(doc);
+
+    const auto alone = ObservedSeries::read(MPI_COMM_WORLD, obs, one.categories);
+    const auto run = Backtest::run(MPI_COMM_WORLD, lattice(), f.config, f.settings, alone);
+    EXPECT_EQ(run["models"].dump(), doc["models"].dump()) << one.categories.front();
+  }
+  const auto combined = Backtest::run(MPI_COMM_WORLD, lattice(), f.config, f.settings, f.series);
+  EXPECT_EQ(events, combined["models"]["history"]["events"].get<std::int64_t>());
+
+  auto with = combined;
+  with["per_category"]["theft"] =
+      Backtest::scoreCategory(MPI_COMM_WORLD, lattice(), f.config, f.settings, each[0]);
+  const auto md = Backtest::markdown(with);
+  EXPECT_NE(md.find("## Per category"), std::string::npos);
+  EXPECT_NE(md.find("## Reliability"), std::string::npos);
+}
