@@ -233,6 +233,20 @@ Config Config::parse(const OptionSet& options, const std::filesystem::path& file
   return cfg;
 }
 
+Config Config::withOverrides(const std::vector<std::pair<std::string, std::string>>& overrides) const {
+  Config copy = *this;
+  for (const auto& [key, text] : overrides) {
+    const auto* spec = m_options->find(key);
+    if (spec == nullptr)
+      throw Error(ExitCode::Internal, "withOverrides: option '" + key + "' was never declared");
+    const auto reason = validateOptionValue(spec->type, text);
+    if (!reason.empty())
+      throw Error(ExitCode::Usage, "malformed value '" + text + "' for '" + key + "': " + reason, true);
+    copy.m_values[key] = Value{trim(text), Value::Origin::CommandLine};
+  }
+  return copy;
+}
+
 const Config::Value& Config::value(const std::string& key, OptionType expected) const {
   const auto* spec = m_options->find(key);
   if (spec == nullptr) throw Error(ExitCode::Internal, "option '" + key + "' was never declared");

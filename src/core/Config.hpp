@@ -50,6 +50,11 @@ class Config {
   static Config parse(const OptionSet& options, const std::filesystem::path& file,
                       const std::vector<std::pair<std::string, std::string>>& overrides);
 
+  /// Not collective. A copy with some values replaced, as if given on the command line (an engine-made
+  /// variant: a tuning candidate, a shifted grid). Throws Error(Internal) for an undeclared key and
+  /// Error(Usage) for a malformed value.
+  [[nodiscard]] Config withOverrides(const std::vector<std::pair<std::string, std::string>>& overrides) const;
+
   [[nodiscard]] std::string getString(const std::string& key) const;
   [[nodiscard]] std::int64_t getInt(const std::string& key) const;
   [[nodiscard]] std::uint64_t getUInt(const std::string& key) const;
