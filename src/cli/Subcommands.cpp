@@ -1,5 +1,6 @@
 #include "cli/Subcommands.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -198,6 +199,26 @@ std::string caseName(const core::Config& config) {
   return folder.empty() ? f.stem().string() : folder;
 }
 
+/// Rank 0 only. Runs scripts/backtest_plots.py on backtest.json; the plots are a convenience for readers, so
+/// a missing Python or matplotlib is a warning, never a failed backtest.
+bool drawBacktestPlots(const std::filesystem::path& json) {
+  const auto quote = [](const std::string& text) {
+    std::string q = "'";
+    for (const char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  const std::string script = std::string(VIGIE_SCRIPTS_DIR) + "/backtest_plots.py";
+  const std::string command = "/usr/bin/python3 " + quote(script) + " " + quote(json.string()) + " >&2";
+  const int status = std::system(command.c_str());
+  if (status != 0) {
+    VIGIE_LOG_WARN("backtest: the plots were not drawn (" << command << " exited with status " << status
+                                                          << "); backtest.json and backtest.md are complete");
+    return false;
+  }
+  VIGIE_LOG_INFO("backtest: plots drawn into " << json.parent_path().string());
+  return true;
+}
+
 int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "backtest");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
@@ -215,24 +236,40 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
       extra["ingest_rows_read"] = s.rows_read;
       extra["ingest_accepted"] = s.accepted;
     }
-    // Per-category scoring runs as each category is read, so the store is read once.
+    auto tuned = settings;
+    bool plotted = false;
     nlohmann::json per_category = nlohmann::json::object();
-    std::function<void(const verify::ObservedSeries&)> each;
-    if (settings.per_category) {
-      each = [&](const verify::ObservedSeries& one) {
-        per_category[one.categories.front()] =
-            verify::Backtest::scoreCategory(env.comm(), spec, config, settings, one);
-      };
+    nlohmann::json doc;
+    {
+      const auto series =
+          verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
+      // Hyper-parameters are tuned once, on the categories summed, before any scored window.
+      const auto tuning = verify::Backtest::tune(env.comm(), spec, config, tuned, series);
+      doc = verify::Backtest::run(env.comm(), spec, config, tuned, series);
+      doc["tuning"] = tuning;
     }
-    const auto series =
-        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories, each);
-    auto doc = verify::Backtest::run(env.comm(), spec, config, settings, series);
-    if (settings.per_category) doc["per_category"] = per_category;
+    if (settings.per_category) {
+      // A second pass scores each category alone with the same tuned values, one category in memory at a
+      // time.
+      verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories,
+                                   [&](const verify::ObservedSeries& one) {
+                                     per_category[one.categories.front()] = verify::Backtest::scoreCategory(
+                                         env.comm(), spec, config, tuned, one);
+                                   });
+      doc["per_category"] = per_category;
+    }
     if (env.rank() == 0) {
       writeAtomically(session.out(), "backtest.json", doc.dump(2) + "\n");
       writeAtomically(session.out(), "backtest.md", verify::Backtest::markdown(doc));
+      plotted = config.getBool("backtest.plots") && drawBacktestPlots(session.out().file("backtest.json"));
     }
     outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
+    // Every rank lists the same outputs: rank 0 tells the others whether the plots exist.
+    int drawn = plotted ? 1 : 0;
+    VIGIE_CHECK_MPI(MPI_Bcast(&drawn, 1, MPI_INT, 0, env.comm()));
+    if (drawn != 0)
+      outputs.insert(outputs.end(), {"backtest_hit_rate_vs_area.png", "backtest_reliability.png",
+                                     "backtest_pai5_per_window.png"});
     extra["windows"] = doc["windows"];
     extra["best_baseline"] = doc["best_baseline"];
     VIGIE_LOG_INFO("backtest: " << doc["windows"].get<std::int64_t>() << " windows, best baseline "

@@ -37,6 +37,12 @@ void Model::observe(double t0, double t1, std::span<const double> owned_counts) 
   doObserve(t0, t1, owned_counts);
 }
 
+void Model::fit(std::span<const double> warm) {
+  if (!isFitted()) return;
+  core::ScopedTimer timer("model " + m_name + " fit");
+  doFit(warm);
+}
+
 void Model::saveCheckpoint(store::FieldFile& file) const {
   const auto& box = grid().ownedBox();
   std::vector<double> buf(static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj));

@@ -52,6 +52,17 @@ class Model {
   /// Not collective. Adds the model's expected events per cell per day at time() to `owned`.
   virtual void contributeIntensity(std::span<double> owned) const = 0;
 
+  /// True for a model whose parameters are fitted to the events by fit() (an expensive, global fit); the
+  /// backtest refits it every backtest.refit_every windows. Other models learn online from observe() alone.
+  [[nodiscard]] virtual bool isFitted() const { return false; }
+  /// Collective. Fits the parameters to every bin observed so far, starting from `warm` (the result of
+  /// fittedParameters() of the same model on the same grid, or empty for a cold start). Between fits the
+  /// model keeps its parameters and goes on updating its state with observe().
+  void fit(std::span<const double> warm);
+  /// Not collective. The fitted parameters as one flat vector (owned fields in owned-box order included),
+  /// for warm starts; empty for a model that is not fitted.
+  [[nodiscard]] virtual std::vector<double> fittedParameters() const { return {}; }
+
   /// Collective. Writes every state field as /fields/<model>.<state> and the model time as an attribute.
   void saveCheckpoint(store::FieldFile& file) const;
   /// Collective. Restores the state and time written by saveCheckpoint (at any rank count).
@@ -64,6 +75,7 @@ class Model {
  private:
   virtual void doAdvance(double t0, double t1) = 0;
   virtual void doObserve(double /*t0*/, double /*t1*/, std::span<const double> /*owned_counts*/) {}
+  virtual void doFit(std::span<const double> /*warm*/) {}
   /// The grid the model lives on.
   [[nodiscard]] virtual const grid::CityGrid& grid() const = 0;
 

@@ -18,18 +18,26 @@ ModelRegistry makeBuiltins() {
         "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
         &ExcitationModel::declareOptions,
         [](const ModelContext& c) { return std::make_unique<ExcitationModel>(c); });
-  r.add("naive", "baseline: events per day over the last naive.bins observed bins, per cell",
-        &NaiveModel::declareOptions, [](const ModelContext& c) { return std::make_unique<NaiveModel>(c); });
+  r.add(
+      "naive", "baseline: events per day over the last naive.bins observed bins, per cell",
+      &NaiveModel::declareOptions, [](const ModelContext& c) { return std::make_unique<NaiveModel>(c); },
+      TuneSpace{{"naive.bins", {"1", "2", "4", "8", "16", "32", "64", "128", "256", "512"}}});
   r.add("history", "baseline: long-run events per day of every observed bin, per cell",
         &HistoryModel::declareOptions,
         [](const ModelContext& c) { return std::make_unique<HistoryModel>(c); });
-  r.add("kde", "baseline: Gaussian kernel density of past events (kde.bandwidth_m), per observed day",
-        &KdeModel::declareOptions, [](const ModelContext& c) { return std::make_unique<KdeModel>(c); });
-  r.add("prospective",
-        "baseline: Bowers-Johnson-Pease prospective hotspots, 1/((1+d)(1+t)) over prospective.radius_m and "
-        "prospective.weeks, scaled to the recent events per day",
-        &ProspectiveModel::declareOptions,
-        [](const ModelContext& c) { return std::make_unique<ProspectiveModel>(c); });
+  r.add(
+      "kde", "baseline: Gaussian kernel density of past events (kde.bandwidth_m), per observed day",
+      &KdeModel::declareOptions, [](const ModelContext& c) { return std::make_unique<KdeModel>(c); },
+      TuneSpace{{"kde.bandwidth_m", {"50", "100", "150", "200", "300", "400", "600", "800"}},
+                {"kde.window_days", {"0", "365"}}});
+  r.add(
+      "prospective",
+      "baseline: Bowers-Johnson-Pease prospective hotspots, 1/((1+d)(1+t)) over prospective.radius_m and "
+      "prospective.weeks, scaled to the recent events per day",
+      &ProspectiveModel::declareOptions,
+      [](const ModelContext& c) { return std::make_unique<ProspectiveModel>(c); },
+      TuneSpace{{"prospective.radius_m", {"200", "400", "600", "800"}},
+                {"prospective.weeks", {"2", "4", "8", "16"}}});
   return r;
 }
 
@@ -40,9 +48,10 @@ const ModelRegistry& ModelRegistry::instance() {
   return registry;
 }
 
-void ModelRegistry::add(const std::string& name, const std::string& summary, Declare declare,
-                        Factory factory) {
-  if (!m_entries.emplace(name, Entry{summary, std::move(declare), std::move(factory)}).second)
+void ModelRegistry::add(const std::string& name, const std::string& summary, Declare declare, Factory factory,
+                        TuneSpace space) {
+  if (!m_entries.emplace(name, Entry{summary, std::move(declare), std::move(factory), std::move(space)})
+           .second)
     throw core::Error(core::ExitCode::Internal, "model '" + name + "' registered twice");
 }
 
@@ -65,6 +74,12 @@ std::vector<std::string> ModelRegistry::names() const {
 
 const std::string& ModelRegistry::summary(const std::string& name) const {
   return m_entries.at(name).summary;
+}
+
+const TuneSpace& ModelRegistry::tuneSpace(const std::string& name) const {
+  static const TuneSpace none;
+  const auto it = m_entries.find(name);
+  return it == m_entries.end() ? none : it->second.space;
 }
 
 void ModelRegistry::declareOptions(core::OptionSet& options) const {

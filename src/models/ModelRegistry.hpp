@@ -14,7 +14,15 @@ class OptionSet;
 
 namespace vigie::models {
 
-/// Maps a model's name to its option declarations and its factory.
+/// One tuned hyper-parameter: a config key and the values a tuning may try.
+struct TuneAxis {
+  std::string key;
+  std::vector<std::string> values;
+};
+/// A model's tuning search space: the grid of every combination of its axes (empty: nothing to tune).
+using TuneSpace = std::vector<TuneAxis>;
+
+/// Maps a model's name to its option declarations, its factory and its tuning search space.
 class ModelRegistry {
  public:
   using Factory = std::function<std::unique_ptr<Model>(const ModelContext&)>;
@@ -24,12 +32,15 @@ class ModelRegistry {
   /// listed).
   static const ModelRegistry& instance();
 
-  void add(const std::string& name, const std::string& summary, Declare declare, Factory factory);
+  void add(const std::string& name, const std::string& summary, Declare declare, Factory factory,
+           TuneSpace space = {});
   /// Collective (model constructors create distributed fields). Throws Error(Usage) for an unknown name,
   /// listing the known ones.
   [[nodiscard]] std::unique_ptr<Model> create(const std::string& name, const ModelContext& context) const;
   [[nodiscard]] std::vector<std::string> names() const;
   [[nodiscard]] const std::string& summary(const std::string& name) const;
+  /// The hyper-parameters a backtest tunes for `name` on the training years (see verify::Backtest::tune).
+  [[nodiscard]] const TuneSpace& tuneSpace(const std::string& name) const;
   /// Declares `models.enabled` and every model's own options.
   void declareOptions(core::OptionSet& options) const;
 
@@ -38,6 +49,7 @@ class ModelRegistry {
     std::string summary;
     Declare declare;
     Factory factory;
+    TuneSpace space;
   };
   std::map<std::string, Entry> m_entries;
 };

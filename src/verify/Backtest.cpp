@@ -8,6 +8,7 @@
 
 #include "core/Config.hpp"
 #include "core/Error.hpp"
+#include "core/Rng.hpp"
 #include "core/Timer.hpp"
 #include "ingest/TimeBinning.hpp"
 #include "models/ModelRegistry.hpp"
@@ -227,6 +228,17 @@ BacktestSettings BacktestSettings::fromConfig(const core::Config& config, const 
   for (const auto& b : Backtest::baselines()) {
     if (std::find(s.models.begin(), s.models.end(), b) == s.models.end()) s.models.push_back(b);
   }
+  const auto k = config.getInt("backtest.refit_every");
+  if (k < 1 || k > 100000) throw Error(ExitCode::Usage, "backtest.refit_every must be in 1..100000", true);
+  s.refit_every = static_cast<int>(k);
+  s.tune = config.getBool("backtest.tune");
+  const auto tw = config.getInt("backtest.tune_windows");
+  if (tw < 1 || tw > 10000) throw Error(ExitCode::Usage, "backtest.tune_windows must be in 1..10000", true);
+  s.tune_windows = static_cast<int>(tw);
+  const auto tb = config.getInt("backtest.tune_budget");
+  if (tb < 1 || tb > 1000) throw Error(ExitCode::Usage, "backtest.tune_budget must be in 1..1000", true);
+  s.tune_budget = static_cast<int>(tb);
+  s.model_overrides.assign(s.models.size(), {});
   return s;
 }
 
@@ -254,7 +266,20 @@ void Backtest::declareOptions(core::OptionSet& options) {
            "block-bootstrap replicates of the skill intervals (seeded by run.seed)")
       .add("backtest.per_category", OptionType::Bool, "true",
            "also score every model fitted on each category alone (backtest.json per_category; costs one "
-           "more replay per category and model)");
+           "more replay per category and model)")
+      .add("backtest.plots", OptionType::Bool, "true",
+           "draw the PNG plots of backtest.md with scripts/backtest_plots.py (/usr/bin/python3 and "
+           "matplotlib); a failure is reported as a warning, the JSON and Markdown are written anyway")
+      .add("backtest.refit_every", OptionType::Int, "1",
+           "models with fitted parameters (sepp) refit every this many windows, warm-started from the first "
+           "window's fit, and update their state with the events in between")
+      .add("backtest.tune", OptionType::Bool, "true",
+           "tune every model's hyper-parameters (naive.bins, kde.bandwidth_m, ...) on the windows before "
+           "backtest.start, by the same procedure and budget for every model")
+      .add("backtest.tune_windows", OptionType::Int, "8",
+           "complete windows just before the first backtest window that score the tuning candidates")
+      .add("backtest.tune_budget", OptionType::Int, "12",
+           "most tuning candidates evaluated per model (every model gets the same budget)");
 }
 
 std::vector<std::int64_t> Backtest::windowStarts(const ObservedSeries& series,
@@ -281,6 +306,16 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
                       const std::string& model_name, const ObservedSeries& series,
                       const std::vector<std::int64_t>& starts, int horizon_bins,
                       const std::function<void(std::size_t, std::span<const double>)>& sink) {
+  replay(grid, config, seed, model_name, series, starts, 0, starts.size(), horizon_bins, 1, sink);
+}
+
+void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, std::uint64_t seed,
+                      const std::string& model_name, const ObservedSeries& series,
+                      const std::vector<std::int64_t>& starts, std::size_t first, std::size_t last,
+                      int horizon_bins, int refit_every,
+                      const std::function<void(std::size_t, std::span<const double>)>& sink) {
+  if (first > last || last > starts.size() || refit_every < 1)
+    throw Error(ExitCode::Internal, "Backtest::replay: bad window range or refit interval");
   const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
   const auto& box = grid.ownedBox();
   if (box.i0 != 0 || box.j0 != 0 || box.ni != series.nx || box.nj != series.ny)
@@ -295,8 +330,20 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
   };
   std::vector<double> counts(plane, 0.0);
   std::vector<double> forecast(plane, 0.0);
+  // Fitted models: the anchor (cold fit at window 0) and the refit windows this range needs, in order.
+  const bool fitted = model->isFitted();
+  std::vector<std::size_t> visit;
+  if (fitted && first < last) {
+    visit.push_back(0);
+    const std::size_t before = first / static_cast<std::size_t>(refit_every) * refit_every;
+    if (before != 0) visit.push_back(before);
+  }
+  for (std::size_t k = first; k < last; ++k) {
+    if (visit.empty() || visit.back() < k) visit.push_back(k);
+  }
+  std::vector<double> anchor;
   std::int64_t b = 0;
-  for (std::size_t k = 0; k < starts.size(); ++k) {
+  for (const std::size_t k : visit) {
     const std::int64_t s = starts[k];
     if (s < b || s + horizon_bins > series.bins())
       throw Error(ExitCode::Internal, "Backtest::replay: window starts out of order or beyond the series");
@@ -310,6 +357,15 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
       }
       model->advance(t0, t1);
     }
+    if (fitted) {
+      if (k == 0) {
+        model->fit({});
+        anchor = model->fittedParameters();
+      } else if (k % static_cast<std::size_t>(refit_every) == 0) {
+        model->fit(anchor);
+      }
+    }
+    if (k < first) continue;
     std::fill(forecast.begin(), forecast.end(), 0.0);
     model->contributeIntensity(forecast);
     const double days = day(s + horizon_bins) - day(s);
@@ -363,8 +419,13 @@ std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridS
   }
   std::vector<double> local(mine.size() * n_models * rec, 0.0);
   for (std::size_t m = 0; m < n_models; ++m) {
-    Backtest::replay(grid, config, settings.seed, settings.models[m], series, mine, settings.horizon_bins,
-                     [&](std::size_t k, std::span<const double> forecast) {
+    const auto model_config = m < settings.model_overrides.size() && !settings.model_overrides[m].empty()
+                                  ? config.withOverrides(settings.model_overrides[m])
+                                  : config;
+    Backtest::replay(grid, model_config, settings.seed, settings.models[m], series, starts,
+                     static_cast<std::size_t>(w0), static_cast<std::size_t>(w1), settings.horizon_bins,
+                     settings.refit_every, [&](std::size_t g, std::span<const double> forecast) {
+                       const auto k = g - static_cast<std::size_t>(w0);
                        const auto s = scoreWindow(forecast, observed[k], mask, coverages, settings.epsilon,
                                                   settings.reliability_bins);
                        std::vector<double> packed;
@@ -448,9 +509,18 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
     doc["epsilon"] = settings.epsilon;
     doc["bootstrap_replicates"] = settings.replicates;
     doc["seed"] = settings.seed;
+    doc["refit_every"] = settings.refit_every;
     doc["refit_policy"] =
-        "online: every model observes each bin of the store in time order and is never refit; a window's "
-        "forecast is taken before any of its bins is observed";
+        "every model observes each bin of the store in time order and updates its state online; models "
+        "with fitted parameters are fitted cold at the first window and refit every " +
+        std::to_string(settings.refit_every) +
+        " window(s), warm-started from the first window's fit; a window's forecast is taken before any of "
+        "its bins is observed";
+    nlohmann::json tuned = nlohmann::json::object();
+    for (std::size_t m = 0; m < n_models && m < settings.model_overrides.size(); ++m) {
+      for (const auto& [key, value] : settings.model_overrides[m]) tuned[settings.models[m]][key] = value;
+    }
+    doc["tuned_parameters"] = tuned;
     doc["baselines"] = baselines();
     doc["models"] = nlohmann::json::object();
     for (std::size_t m = 0; m < n_models; ++m)
@@ -517,6 +587,189 @@ nlohmann::json Backtest::scoreCategory(MPI_Comm comm, const grid::GridSpec& spec
   return broadcastJson(comm, std::move(text));
 }
 
+namespace {
+
+/// FNV-1a of a model's name: keys its tuning sample by name, not by its place in models.enabled.
+std::uint64_t nameKey(const std::string& name) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+/// The candidates of one model: the config's own values first, then the grid of the space (every
+/// combination, in axis order) less the own values; cut to `budget` by a seeded sample kept in grid order.
+std::vector<Overrides> candidates(const core::Config& config, const models::TuneSpace& space,
+                                  const std::string& model, int budget, std::uint64_t seed) {
+  Overrides own;
+  for (const auto& axis : space) own.emplace_back(axis.key, config.getString(axis.key));
+  std::vector<Overrides> grid{Overrides{}};
+  for (const auto& axis : space) {
+    std::vector<Overrides> next;
+    for (const auto& g : grid) {
+      for (const auto& v : axis.values) {
+        auto o = g;
+        o.emplace_back(axis.key, v);
+        next.push_back(std::move(o));
+      }
+    }
+    grid = std::move(next);
+  }
+  // Values compare as numbers where they are numbers, so "200" and "200.0" are the same candidate.
+  const auto same = [](const Overrides& a, const Overrides& b) {
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      char* end_a = nullptr;
+      char* end_b = nullptr;
+      const double x = std::strtod(a[k].second.c_str(), &end_a);
+      const double y = std::strtod(b[k].second.c_str(), &end_b);
+      const bool numbers = *end_a == '\0' && *end_b == '\0' && !a[k].second.empty() && !b[k].second.empty();
+      if (numbers ? x != y : a[k].second != b[k].second) return false;
+    }
+    return true;
+  };
+  std::vector<Overrides> rest;
+  for (auto& g : grid) {
+    if (!same(g, own)) rest.push_back(std::move(g));
+  }
+  const auto keep = static_cast<std::size_t>(std::max(0, budget - 1));
+  if (rest.size() > keep) {
+    // Partial Fisher-Yates on indices with the stream (seed, name, 0), then back to grid order.
+    std::vector<std::size_t> idx(rest.size());
+    for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
+    core::RandomStream rng(seed, nameKey(model), 0);
+    for (std::size_t k = 0; k < keep; ++k) {
+      const auto span = idx.size() - k;
+      const auto pick =
+          k + std::min(span - 1, static_cast<std::size_t>(rng.uniform() * static_cast<double>(span)));
+      std::swap(idx[k], idx[pick]);
+    }
+    idx.resize(keep);
+    std::sort(idx.begin(), idx.end());
+    std::vector<Overrides> sample;
+    for (const auto k : idx) sample.push_back(rest[k]);
+    rest = std::move(sample);
+  }
+  std::vector<Overrides> out{own};
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json Backtest::tune(MPI_Comm comm, const grid::GridSpec& spec, const core::Config& config,
+                              BacktestSettings& settings, const ObservedSeries& series) {
+  core::ScopedTimer timer("backtest tune");
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  settings.model_overrides.assign(settings.models.size(), {});
+  nlohmann::json report;
+  report["budget"] = settings.tune_budget;
+  report["metric"] = "pooled PAI@5% on the tuning windows (ties: log-likelihood per event)";
+  report["models"] = nlohmann::json::object();
+
+  // Tuning windows: complete windows of the backtest's horizon, stepping back from the first backtest
+  // window, each with at least one earlier bin to learn from.
+  const auto starts = windowStarts(series, settings);
+  std::vector<std::int64_t> tune_starts;
+  if (!starts.empty()) {
+    for (std::int64_t b = starts.front() - settings.horizon_bins;
+         b > 0 && static_cast<int>(tune_starts.size()) < settings.tune_windows; b -= settings.horizon_bins) {
+      bool complete = true;
+      for (std::int64_t k = b; k < b + settings.horizon_bins; ++k) {
+        if (series.missing[static_cast<std::size_t>(k)] != 0) complete = false;
+      }
+      if (complete) tune_starts.push_back(b);
+    }
+    std::reverse(tune_starts.begin(), tune_starts.end());
+  }
+  report["windows"] = tune_starts.size();
+  if (!settings.tune) {
+    report["summary"] = "off (backtest.tune = false): every model runs with the config's values.";
+    return report;
+  }
+  if (tune_starts.size() < 2) {
+    report["summary"] =
+        "not possible: fewer than 2 complete windows before the first backtest window; every model runs "
+        "with the config's values.";
+    return report;
+  }
+  report["first_window"] = series.bin_start_iso[static_cast<std::size_t>(tune_starts.front())];
+  report["last_window"] = series.bin_start_iso[static_cast<std::size_t>(tune_starts.back())];
+
+  BacktestSettings trial = settings;
+  trial.models.clear();
+  trial.model_overrides.clear();
+  std::vector<std::size_t> owner;
+  const auto& registry = models::ModelRegistry::instance();
+  for (std::size_t m = 0; m < settings.models.size(); ++m) {
+    const auto& space = registry.tuneSpace(settings.models[m]);
+    if (space.empty()) continue;
+    for (auto& c : candidates(config, space, settings.models[m], settings.tune_budget, settings.seed)) {
+      trial.models.push_back(settings.models[m]);
+      trial.model_overrides.push_back(std::move(c));
+      owner.push_back(m);
+    }
+  }
+  const auto scores = scoreAll(comm, spec, config, trial, series, tune_starts);
+  std::string text;
+  if (rank == 0) {
+    const auto k5 = static_cast<std::size_t>(
+        std::find(settings.coverages_percent.begin(), settings.coverages_percent.end(), 5.0) -
+        settings.coverages_percent.begin());
+    std::vector<std::size_t> best(settings.models.size(), trial.models.size());
+    std::vector<PooledScores> pooled;
+    for (const auto& s : scores) pooled.push_back(pool(s));
+    for (std::size_t c = 0; c < trial.models.size(); ++c) {
+      auto& b = best[owner[c]];
+      if (b == trial.models.size()) {
+        b = c;
+        continue;
+      }
+      const double pai = pooled[c].at[k5].pai;
+      const double best_pai = pooled[b].at[k5].pai;
+      if (pai > best_pai || (pai == best_pai && pooled[c].ll.per_event() > pooled[b].ll.per_event())) b = c;
+    }
+    for (std::size_t m = 0; m < settings.models.size(); ++m) {
+      if (best[m] == trial.models.size()) continue;
+      nlohmann::json entry;
+      entry["candidates"] = nlohmann::json::array();
+      for (std::size_t c = 0; c < trial.models.size(); ++c) {
+        if (owner[c] != m) continue;
+        nlohmann::json values = nlohmann::json::object();
+        for (const auto& [key, value] : trial.model_overrides[c]) values[key] = value;
+        entry["candidates"].push_back({{"values", values},
+                                       {"pai5", pooled[c].at[k5].pai},
+                                       {"log_likelihood_per_event", pooled[c].ll.per_event()}});
+      }
+      nlohmann::json chosen = nlohmann::json::object();
+      for (const auto& [key, value] : trial.model_overrides[best[m]]) chosen[key] = value;
+      entry["chosen"] = chosen;
+      report["models"][settings.models[m]] = entry;
+    }
+    std::ostringstream summary;
+    summary << "each model with hyper-parameters tried at most " << settings.tune_budget
+            << " candidates (the config's values included), scored by pooled PAI@5% on the "
+            << tune_starts.size() << " windows from " << report["first_window"].get<std::string>() << " to "
+            << report["last_window"].get<std::string>()
+            << " (before the backtest; each fitted on the events before it); the winner is used below.";
+    report["summary"] = summary.str();
+    requireFinite(report, "tuning");
+    text = report.dump();
+  }
+  report = broadcastJson(comm, std::move(text));
+  for (std::size_t m = 0; m < settings.models.size(); ++m) {
+    const auto it = report["models"].find(settings.models[m]);
+    if (it == report["models"].end()) continue;
+    for (const auto& [key, value] : (*it)["chosen"].items())
+      settings.model_overrides[m].emplace_back(key, value.get<std::string>());
+  }
+  return report;
+}
+
 std::string Backtest::markdown(const nlohmann::json& doc) {
   std::ostringstream md;
   md << std::setprecision(4);
@@ -533,8 +786,14 @@ std::string Backtest::markdown(const nlohmann::json& doc) {
     first = false;
   }
   md << ".\n";
-  md << "- Refit policy: every model is updated online with each bin of events, in time order, and never "
-        "refit (k = 1 bin); a window's forecast is taken before any of its events is seen.\n";
+  md << "- Refit policy: every model is updated online with each bin of events, in time order; models with "
+        "fitted parameters are fitted at the first window and refit every k = "
+     << doc.value("refit_every", 1)
+     << " window(s), warm-started; a window's forecast is taken before any of its events is seen.\n";
+  if (doc.contains("tuning")) {
+    const auto& t = doc["tuning"];
+    md << "- Tuning: " << t["summary"].get<std::string>() << "\n";
+  }
   md << "- Log-likelihood floor epsilon = " << doc["epsilon"].get<double>()
      << " events per cell per window; intervals: moving-block bootstrap over windows, "
      << doc["bootstrap_replicates"].get<int>() << " replicates, seed " << doc["seed"].get<std::uint64_t>()

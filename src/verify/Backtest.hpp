@@ -67,6 +67,12 @@ struct BacktestSettings {
   std::uint64_t seed = 0;           ///< bootstrap seed (run.seed) and model seed
   bool per_category = true;         ///< also score every model on each category alone (backtest.per_category)
   std::vector<std::string> models;  ///< models.enabled, then the baselines not already listed
+  int refit_every = 1;              ///< fitted models refit every this many windows (backtest.refit_every)
+  bool tune = true;                 ///< tune hyper-parameters on the training years (backtest.tune)
+  int tune_windows = 8;             ///< windows before `start` that score the candidates
+  int tune_budget = 12;             ///< most candidates evaluated per model (the same for every model)
+  /// Per model (same order as `models`): config values chosen by Backtest::tune (empty: the config's own).
+  std::vector<std::vector<std::pair<std::string, std::string>>> model_overrides;
 
   /// Not collective. Reads and checks the options; Error(Usage) naming the key.
   static BacktestSettings fromConfig(const core::Config& config, const std::string& case_name);
@@ -93,6 +99,25 @@ class Backtest {
                      const std::string& model, const ObservedSeries& series,
                      const std::vector<std::int64_t>& starts, int horizon_bins,
                      const std::function<void(std::size_t, std::span<const double>)>& sink);
+  /// Not collective. As replay() for windows [first, last) of `starts` (all the backtest's windows), with
+  /// the refit plan of a fitted model (Model::isFitted): a cold fit at window 0 (the anchor), then a refit
+  /// warm-started from the anchor's parameters at every window whose index is a multiple of `refit_every`
+  /// (and at the last such window before `first`), so a window's forecast does not depend on which windows
+  /// a rank was given. `sink` receives the global window index.
+  static void replay(const grid::CityGrid& grid, const core::Config& config, std::uint64_t seed,
+                     const std::string& model, const ObservedSeries& series,
+                     const std::vector<std::int64_t>& starts, std::size_t first, std::size_t last,
+                     int horizon_bins, int refit_every,
+                     const std::function<void(std::size_t, std::span<const double>)>& sink);
+
+  /// Collective over `comm`. Tunes every model with a tuning space (models::ModelRegistry::tuneSpace) on
+  /// the training years: at most `tune_budget` candidates per model (every combination when the grid is
+  /// that small, else the config's own values plus a seeded sample), each scored by pooled PAI@5% (ties:
+  /// log-likelihood) over the `tune_windows` complete windows that end before the first backtest window.
+  /// Fills settings.model_overrides with the winners and returns the "tuning" report (same on every rank).
+  [[nodiscard]] static nlohmann::json tune(MPI_Comm comm, const grid::GridSpec& spec,
+                                           const core::Config& config, BacktestSettings& settings,
+                                           const ObservedSeries& series);
 
   /// Collective over `comm`. Runs the backtest on `series` and returns the backtest.json document (the
   /// same on every rank). `spec` is the grid (its mask is replaced by the series' mask); `config` provides

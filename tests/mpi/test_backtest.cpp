@@ -247,3 +247,54 @@ TEST(Backtest, PerCategoryScoresAddUpAndMatchASingleCategoryRun) {
   EXPECT_NE(md.find("## Per category"), std::string::npos);
   EXPECT_NE(md.find("## Reliability"), std::string::npos);
 }
+
+TEST(Backtest, TuningPicksTheBestCandidateWithinTheBudgetBeforeTheBacktest) {
+  auto f = makeFixture();
+  f.settings.tune_budget = 5;
+  auto serial_settings = f.settings;
+  const auto report = Backtest::tune(MPI_COMM_WORLD, lattice(), f.config, f.settings, f.series);
+  const auto serial = Backtest::tune(MPI_COMM_SELF, lattice(), f.config, serial_settings, f.series);
+  EXPECT_EQ(report.dump(), serial.dump());
+  EXPECT_EQ(f.settings.model_overrides, serial_settings.model_overrides);
+
+  // Windows Feb 4 - Apr 22 start at bin 34: the tuning windows are bins 6, 13, 20 and 27 (all before it).
+  EXPECT_EQ(report["windows"], 4);
+  EXPECT_EQ(report["last_window"].get<std::string>().substr(0, 10), "2019-01-28");
+  ASSERT_TRUE(report["models"].contains("naive"));
+  ASSERT_TRUE(report["models"].contains("kde"));
+  ASSERT_TRUE(report["models"].contains("prospective"));
+  EXPECT_FALSE(report["models"].contains("history"));  // nothing to tune
+  for (const auto& [name, entry] : report["models"].items()) {
+    const auto& c = entry["candidates"];
+    ASSERT_LE(c.size(), 5U) << name;
+    ASSERT_GE(c.size(), 2U) << name;
+    // The config's own values come first.
+    for (const auto& [key, value] : c[0]["values"].items())
+      EXPECT_EQ(value.get<std::string>(), f.config.getString(key)) << name;
+    // The chosen candidate has the highest PAI@5% (ties: higher log-likelihood).
+    double best = -1.0;
+    for (const auto& k : c) best = std::max(best, k["pai5"].get<double>());
+    bool found = false;
+    for (const auto& k : c) {
+      if (k["values"] == entry["chosen"]) {
+        found = true;
+        EXPECT_EQ(k["pai5"].get<double>(), best) << name;
+      }
+    }
+    EXPECT_TRUE(found) << name;
+    const auto m = static_cast<std::size_t>(
+        std::find(f.settings.models.begin(), f.settings.models.end(), name) - f.settings.models.begin());
+    ASSERT_LT(m, f.settings.models.size());
+    EXPECT_EQ(f.settings.model_overrides[m].size(), entry["chosen"].size()) << name;
+  }
+  // The tuned values reach the backtest and are reported there.
+  const auto doc = Backtest::run(MPI_COMM_WORLD, lattice(), f.config, f.settings, f.series);
+  EXPECT_EQ(doc["tuned_parameters"]["naive"], report["models"]["naive"]["chosen"]);
+
+  // Tuning off leaves every model with the config's values.
+  auto off = makeFixture();
+  off.settings.tune = false;
+  const auto none = Backtest::tune(MPI_COMM_WORLD, lattice(), off.config, off.settings, off.series);
+  EXPECT_TRUE(none["models"].empty());
+  for (const auto& o : off.settings.model_overrides) EXPECT_TRUE(o.empty());
+}
