@@ -15,6 +15,7 @@
 #include "models/ModelRegistry.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
+#include "verify/OffsetBand.hpp"
 #include "vigie/GitHash.hpp"
 
 namespace vigie::cli {
@@ -69,6 +70,7 @@ core::OptionSet buildOptionSet() {
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
+  verify::OffsetBand::declareOptions(options);
   verify::ExternalScore::declareOptions(options);
   return options;
 }

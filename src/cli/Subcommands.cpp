@@ -17,6 +17,7 @@
 #include "ingest/IngestPipeline.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
+#include "verify/OffsetBand.hpp"
 
 namespace vigie::cli {
 
@@ -247,6 +248,13 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
       const auto tuning = verify::Backtest::tune(env.comm(), spec, config, tuned, series);
       doc = verify::Backtest::run(env.comm(), spec, config, tuned, series);
       doc["tuning"] = tuning;
+    }
+    // The band reruns the backtest on grids shifted by fractions of a cell, with the same tuned values.
+    const auto band =
+        verify::OffsetBand::run(env.comm(), config, tuned, session.out().path(), session.provenance(), doc);
+    if (!band.is_null()) {
+      doc["grid_offset_band"] = band;
+      outputs.emplace_back("offsets/");
     }
     if (settings.per_category) {
       // A second pass scores each category alone with the same tuned values, one category in memory at a

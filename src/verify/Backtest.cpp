@@ -14,6 +14,7 @@
 #include "models/ModelRegistry.hpp"
 #include "store/FieldFile.hpp"
 #include "verify/BlockBootstrap.hpp"
+#include "verify/OffsetBand.hpp"
 #include "verify/Pooling.hpp"
 
 namespace vigie::verify {
@@ -897,6 +898,7 @@ std::string Backtest::markdown(const nlohmann::json& doc) {
     }
     md << "\n";
   }
+  if (doc.contains("grid_offset_band")) md << OffsetBand::markdown(doc["grid_offset_band"]);
   md << "Per-window scores are in backtest.json (`per_window`).\n";
   return md.str();
 }
