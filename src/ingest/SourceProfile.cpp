@@ -1,5 +1,7 @@
 #include "ingest/SourceProfile.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 
 #include "core/Config.hpp"
@@ -109,6 +111,25 @@ std::vector<CategoryMapEntry> parseMap(const SourceProfile& p, const std::string
   return out;
 }
 
+// A list of integer codes of the [conditions] section; each must be an integer (no sign but '-').
+std::vector<int> parseCodes(const SourceProfile& p, const std::string& key,
+                            const std::vector<std::string>& items) {
+  std::vector<int> out;
+  for (const auto& item : items) {
+    int code = 0;
+    const auto* first = item.data();
+    const auto* last = item.data() + item.size();
+    const auto [end, ec] = std::from_chars(first, last, code);
+    if (ec != std::errc() || end != last)
+      throw Error(ExitCode::Usage, p.where(key) + ": " + key + " item '" + item + "' is not an integer code",
+                  true);
+    if (std::find(out.begin(), out.end(), code) != out.end())
+      throw Error(ExitCode::Usage, p.where(key) + ": " + key + " lists " + item + " twice", true);
+    out.push_back(code);
+  }
+  return out;
+}
+
 }  // namespace
 
 void SourceProfile::declareOptions(core::OptionSet& options) {
@@ -154,7 +175,17 @@ void SourceProfile::declareOptions(core::OptionSet& options) {
            "(unknown_category)")
       .add("flag.column", OptionType::String, "", "column telling reported from discovered (empty: none)")
       .add("flag.reported", OptionType::List, "", "values of flag.column meaning reported by the public")
-      .add("flag.discovered", OptionType::List, "", "values of flag.column meaning discovered by patrols");
+      .add("flag.discovered", OptionType::List, "", "values of flag.column meaning discovered by patrols")
+      .add("conditions.column", OptionType::String, "",
+           "column of a per-event condition code (BAAC: atm, the weather at the accident), read only for "
+           "the event factors; empty: none")
+      .add("conditions.codes", OptionType::List, "",
+           "every integer code of a known condition (BAAC atm: 1-9)")
+      .add("conditions.unknown", OptionType::List, "-1",
+           "codes meaning 'not recorded' (an empty field is always unknown); other values are data errors")
+      .add("conditions.rain", OptionType::List, "", "codes meaning rain at the event (a subset of codes)")
+      .add("conditions.heavy_rain", OptionType::List, "",
+           "codes meaning heavy rain at the event (a subset of rain; may be empty)");
 }
 
 std::string SourceProfile::where(const std::string& key) const {
@@ -309,6 +340,36 @@ SourceProfile SourceProfile::load(const std::filesystem::path& ini) {
     throw fail("flag.column", "flag.reported/flag.discovered need flag.column");
   if (!p.flag_column.empty() && p.flag_reported.empty() && p.flag_discovered.empty())
     throw fail("flag.column", "flag.column needs flag.reported and/or flag.discovered values");
+
+  p.condition_column = cfg.getString("conditions.column");
+  p.condition_codes = parseCodes(p, "conditions.codes", cfg.getList("conditions.codes"));
+  p.condition_unknown = parseCodes(p, "conditions.unknown", cfg.getList("conditions.unknown"));
+  p.condition_rain = parseCodes(p, "conditions.rain", cfg.getList("conditions.rain"));
+  p.condition_heavy_rain = parseCodes(p, "conditions.heavy_rain", cfg.getList("conditions.heavy_rain"));
+  const auto contains = [](const std::vector<int>& set, int code) {
+    return std::find(set.begin(), set.end(), code) != set.end();
+  };
+  if (p.condition_column.empty()) {
+    for (const auto* key : {"conditions.codes", "conditions.rain", "conditions.heavy_rain"}) {
+      if (cfg.isSet(key)) throw fail(key, std::string(key) + " needs conditions.column");
+    }
+  } else {
+    if (p.condition_codes.empty()) throw fail("conditions.codes", "conditions.column needs conditions.codes");
+    if (p.condition_rain.empty()) throw fail("conditions.rain", "conditions.column needs conditions.rain");
+    for (const int code : p.condition_unknown) {
+      if (contains(p.condition_codes, code))
+        throw fail("conditions.unknown", "code " + std::to_string(code) + " is both known and unknown");
+    }
+    for (const int code : p.condition_rain) {
+      if (!contains(p.condition_codes, code))
+        throw fail("conditions.rain", "rain code " + std::to_string(code) + " is not in conditions.codes");
+    }
+    for (const int code : p.condition_heavy_rain) {
+      if (!contains(p.condition_rain, code))
+        throw fail("conditions.heavy_rain",
+                   "heavy rain code " + std::to_string(code) + " is not in conditions.rain");
+    }
+  }
   return p;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 /// A source profile: how the columns of one kind of event file (a police export, the BAAC road-accident file)
 /// map to a time, a location, a Vigie category and a reported/discovered flag. Read from its own INI file,
-/// named by `ingest.profile`.
+/// named by `ingest.profile`. An optional [conditions] section names a per-event condition column (the
+/// weather BAAC records at each accident) that models::eventFactors reads in its own pass; the event reader
+/// never reads it.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -74,6 +76,20 @@ class SourceProfile {
   std::vector<std::string> flag_discovered;  ///< flag.discovered: values meaning "discovered by patrols"
 
   DuplicatePolicy duplicates = DuplicatePolicy::Keep;  ///< source.duplicates
+
+  /// conditions.column: the column holding a per-event condition code (BAAC: atm, the weather at the
+  /// accident); empty: the profile has no [conditions] section. Integer codes; "2.0" reads as 2.
+  std::string condition_column;
+  /// conditions.codes: every code that records a known condition (BAAC atm: 1-9). Required with the column.
+  std::vector<int> condition_codes;
+  /// conditions.unknown: codes meaning "not recorded" (default -1, BAAC's "non renseigné"); an empty field is
+  /// always unknown. A value in neither list is a data error.
+  std::vector<int> condition_unknown;
+  /// conditions.rain: the codes meaning rain at the event (BAAC: 2, 3), a subset of conditions.codes.
+  std::vector<int> condition_rain;
+  /// conditions.heavy_rain: the codes meaning heavy rain (BAAC: 3), a subset of conditions.rain; may be
+  /// empty.
+  std::vector<int> condition_heavy_rain;
 
   /// "file:line" of `key` in the profile (just the file when the key is not set there), for messages.
   [[nodiscard]] std::string where(const std::string& key) const;
