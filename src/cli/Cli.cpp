@@ -39,6 +39,8 @@ Subcommands:
                  time bin, covariates); --append adds newer events to an existing store, idempotently
   backtest       score every enabled model and the baselines on rolling windows of obs.h5; write
                  <output.dir>/backtest.json and backtest.md (pooled scores, skill with bootstrap intervals)
+  fit            fit the sepp model (self-exciting point process with covariates) to obs.h5 by EM; write
+                 <output.dir>/params.h5 and params.json; print the factor table and the goodness of fit
   score          score a forecast made by another tool (--forecast FILE: HDF5 [ny][nx] or CSV cell,intensity)
                  over --window START/END against obs.h5, with the backtest's code; write <output.dir>/score.json
   check-config   parse and validate the configuration and the grid; print the effective configuration

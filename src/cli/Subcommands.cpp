@@ -15,6 +15,12 @@
 #include "forecast/ForecastDriver.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
+#include "models/factors/EventFactors.hpp"
+#include "models/sepp/SeppFit.hpp"
+#include "models/sepp/SeppInputs.hpp"
+#include "models/sepp/SeppModel.hpp"
+#include "models/sepp/SeppReport.hpp"
+#include "store/FieldFile.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
 #include "verify/OffsetBand.hpp"
@@ -220,6 +226,85 @@ bool drawBacktestPlots(const std::filesystem::path& json) {
   return true;
 }
 
+/// Collective. Brings <output.dir>/obs.h5 up to date first when ingest.events is set and the store is missing
+/// or stale, as `vigie run` does, and lists what it wrote.
+void ingestIfNeeded(const core::Environment& env, Session& session, const grid::GridSpec& spec,
+                    std::vector<std::string>& outputs, nlohmann::json& extra) {
+  const auto& config = session.config();
+  if (config.getList("ingest.events").empty() ||
+      !ingest::IngestPipeline::needed(env.comm(), config, session.out().path()))
+    return;
+  grid::CityGrid grid(env.comm(), spec);
+  const auto s = ingest::IngestPipeline::run(config, grid, session.out().path(), false, session.provenance());
+  VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+  outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
+  extra["ingest_rows_read"] = s.rows_read;
+  extra["ingest_accepted"] = s.accepted;
+}
+
+int cmdFit(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "fit");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    const auto spec = grid::CityGrid::specFromConfig(config);
+    const auto options = models::SeppModel::fitOptions(config, session.provenance().seed);
+    ingestIfNeeded(env, session, spec, outputs, extra);
+    const auto obs = session.out().file("obs.h5");
+    grid::CityGrid grid(env.comm(), spec);
+    {
+      // The store's mask is the study area (it is the events' mask when grid.mask_events_within_m is set).
+      const auto file = store::FieldFile::open(env.comm(), obs);
+      grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny}));
+    }
+    const auto inputs = models::sepp::SeppInputs::read(grid, obs, config.getList("sepp.covariates"));
+    const auto nt = static_cast<std::int64_t>(inputs.missing.size());
+    // Bins before sepp.fit_end (later data held back), from sepp.training_days before that.
+    const auto fit_end = config.getString("sepp.fit_end");
+    std::int64_t b1 = nt;
+    if (!fit_end.empty()) {
+      b1 = 0;
+      while (b1 < nt && inputs.bin_start_iso[static_cast<std::size_t>(b1)].substr(0, 10) < fit_end) ++b1;
+    }
+    const double training = config.getDouble("sepp.training_days");
+    std::int64_t b0 = 0;
+    if (training > 0.0) {
+      while (b0 < b1 && inputs.edges[static_cast<std::size_t>(b0)] <
+                            inputs.edges[static_cast<std::size_t>(b1)] - training - 1e-9)
+        ++b0;
+    }
+    if (b1 <= b0)
+      throw Error(ExitCode::Usage, "vigie fit: no bin of the store before sepp.fit_end = " + fit_end, true);
+    const models::sepp::SeppFit fitter(grid,
+                                       inputs.data(grid, obs, config.getList("sepp.categories"), b0, b1));
+    const auto result = fitter.fit(options);
+    for (std::size_t k = 0; k < result.log_likelihood.size(); ++k)
+      VIGIE_LOG_INFO("sepp EM iteration " << k + 1 << ": log-likelihood " << result.log_likelihood[k]);
+    const auto report = models::sepp::fitReport(
+        result, inputs, models::eventFactors(config), caseName(config),
+        inputs.bin_start_iso[static_cast<std::size_t>(b0)],
+        b1 < nt ? inputs.bin_start_iso[static_cast<std::size_t>(b1)] : "the store's end",
+        config.getBool("sepp.trigger"));
+    {
+      auto file = store::FieldFile::create(env.comm(), session.out().file("params.h5"), grid.geometry());
+      forecast::writeProvenance(file, session.provenance());
+      models::sepp::writeParams(file, grid, result, inputs);
+      file.commit();
+    }
+    if (env.rank() == 0) {
+      writeAtomically(session.out(), "params.json", report.dump(2) + "\n");
+      std::cout << models::sepp::factorTable(report) << std::flush;
+    }
+    outputs.insert(outputs.end(), {"params.h5", "params.h5.xmf", "params.json"});
+    extra["theta"] = result.params.theta;
+    extra["omega_per_day"] = result.params.omega;
+    extra["sigma_m"] = result.params.sigma_m;
+    extra["iterations"] = result.iterations;
+    VIGIE_LOG_INFO("fit: " << result.iterations << " EM iterations; wrote "
+                           << session.out().file("params.json").string() << " and params.h5");
+    core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
 int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "backtest");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
@@ -227,16 +312,7 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
     // Settings first: a bad [backtest] option fails before any ingest work.
     const auto settings = verify::BacktestSettings::fromConfig(config, caseName(config));
     const auto spec = grid::CityGrid::specFromConfig(config);
-    if (!config.getList("ingest.events").empty() &&
-        ingest::IngestPipeline::needed(env.comm(), config, session.out().path())) {
-      grid::CityGrid grid(env.comm(), spec);
-      const auto s =
-          ingest::IngestPipeline::run(config, grid, session.out().path(), false, session.provenance());
-      VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
-      outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
-      extra["ingest_rows_read"] = s.rows_read;
-      extra["ingest_accepted"] = s.accepted;
-    }
+    ingestIfNeeded(env, session, spec, outputs, extra);
     auto tuned = settings;
     bool plotted = false;
     nlohmann::json per_category = nlohmann::json::object();
@@ -364,6 +440,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "check-config") return cmdCheckConfig(env, cl);
   if (name == "ingest") return cmdIngest(env, cl);
   if (name == "backtest") return cmdBacktest(env, cl);
+  if (name == "fit") return cmdFit(env, cl);
   if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);

@@ -1,6 +1,7 @@
 #include "models/Model.hpp"
 
 #include <cmath>
+#include <vector>
 
 #include "core/Error.hpp"
 #include "core/Timer.hpp"
@@ -35,6 +36,12 @@ void Model::observe(double t0, double t1, std::span<const double> owned_counts) 
   }
   core::ScopedTimer timer("model " + m_name + " observe");
   doObserve(t0, t1, owned_counts);
+}
+
+void Model::expectedEvents(std::span<double> owned, double days) const {
+  std::vector<double> rate(owned.size(), 0.0);
+  contributeIntensity(rate);
+  for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += rate[c] * days;
 }
 
 void Model::fit(std::span<const double> warm) {

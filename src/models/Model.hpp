@@ -51,6 +51,11 @@ class Model {
   virtual void setState(const std::string& state, std::span<const double> owned) = 0;
   /// Not collective. Adds the model's expected events per cell per day at time() to `owned`.
   virtual void contributeIntensity(std::span<double> owned) const = 0;
+  /// Adds the expected events per owned cell over [time(), time() + days) to `owned`, given only what was
+  /// observed up to time() (what a forecast of that window is). Collective exactly when contributeIntensity()
+  /// is. The default is contributeIntensity() times `days`; models whose rate changes within a window
+  /// (decaying excitation, calendar covariates) override it.
+  virtual void expectedEvents(std::span<double> owned, double days) const;
 
   /// True for a model whose parameters are fitted to the events by fit() (an expensive, global fit); the
   /// backtest refits it every backtest.refit_every windows. Other models learn online from observe() alone.

@@ -7,6 +7,7 @@
 #include "models/baselines/NaiveModel.hpp"
 #include "models/baselines/ProspectiveModel.hpp"
 #include "models/excitation/ExcitationModel.hpp"
+#include "models/sepp/SeppModel.hpp"
 
 namespace vigie::models {
 
@@ -18,6 +19,12 @@ ModelRegistry makeBuiltins() {
         "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
         &ExcitationModel::declareOptions,
         [](const ModelContext& c) { return std::make_unique<ExcitationModel>(c); });
+  r.add(
+      "sepp",
+      "self-exciting point process mu(c) exp(beta . z) + theta omega e^(-omega t) K_sigma, fitted by EM "
+      "(sepp.*); refit every backtest.refit_every windows",
+      &SeppModel::declareOptions, [](const ModelContext& c) { return std::make_unique<SeppModel>(c); },
+      TuneSpace{{"sepp.mu_bandwidth_m", {"100", "200", "300", "600"}}, {"sepp.training_days", {"0", "365"}}});
   r.add(
       "naive", "baseline: events per day over the last naive.bins observed bins, per cell",
       &NaiveModel::declareOptions, [](const ModelContext& c) { return std::make_unique<NaiveModel>(c); },

@@ -368,9 +368,8 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
     }
     if (k < first) continue;
     std::fill(forecast.begin(), forecast.end(), 0.0);
-    model->contributeIntensity(forecast);
-    const double days = day(s + horizon_bins) - day(s);
-    for (std::size_t c = 0; c < plane; ++c) forecast[c] = mask[c] != 0 ? forecast[c] * days : 0.0;
+    model->expectedEvents(forecast, day(s + horizon_bins) - day(s));
+    for (std::size_t c = 0; c < plane; ++c) forecast[c] = mask[c] != 0 ? forecast[c] : 0.0;
     sink(k, forecast);
   }
 }

@@ -180,7 +180,9 @@ TEST(Backtest, ForecastUsesOnlyEventsBeforeTheWindow) {
   grid.setMask(f.series.mask);
   const std::vector<std::int64_t> starts{60};
   const std::size_t plane = kNx * kNy;
-  for (const auto& name : Backtest::baselines()) {
+  auto names = Backtest::baselines();
+  names.emplace_back("sepp");  // a fitted model: fitted at the window, on the bins before it
+  for (const auto& name : names) {
     std::vector<double> before;
     Backtest::replay(grid, f.config, 5, name, f.series, starts, 7,
                      [&](std::size_t, std::span<const double> fc) { before.assign(fc.begin(), fc.end()); });
@@ -297,4 +299,33 @@ TEST(Backtest, TuningPicksTheBestCandidateWithinTheBudgetBeforeTheBacktest) {
   const auto none = Backtest::tune(MPI_COMM_WORLD, lattice(), off.config, off.settings, off.series);
   EXPECT_TRUE(none["models"].empty());
   for (const auto& o : off.settings.model_overrides) EXPECT_TRUE(o.empty());
+}
+
+// A fitted model (sepp) refit every 3 windows: its forecasts, and so the whole document, are the same at any
+// rank count although each rank starts its replay at a different window; refitting changes the forecasts
+// (the refit plan is not a no-op), and the report states k.
+TEST(Backtest, RefitPlanOfAFittedModelIsRankInvariant) {
+  auto f = makeFixture();
+  const auto config = f.config.withOverrides({{"models.enabled", "sepp"},
+                                              {"backtest.refit_every", "3"},
+                                              {"sepp.mu_bandwidth_m", "200"},
+                                              {"sepp.max_iter", "30"}});
+  auto settings = BacktestSettings::fromConfig(config, "synthetic");
+  ASSERT_EQ(settings.models.front(), "sepp");
+  EXPECT_EQ(settings.refit_every, 3);
+  const auto doc = Backtest::run(MPI_COMM_WORLD, lattice(), config, settings, f.series);
+  const auto serial = Backtest::run(MPI_COMM_SELF, lattice(), config, settings, f.series);
+  EXPECT_EQ(doc.dump(), serial.dump());
+  EXPECT_EQ(doc["refit_every"], 3);
+  EXPECT_NE(doc["refit_policy"].get<std::string>().find("every 3 window"), std::string::npos);
+  expectFinite(doc);
+
+  // Refit at every window gives other forecasts than refitting every third one (windows 1, 2, 4, ... keep
+  // older parameters in the second case).
+  auto every = settings;
+  every.refit_every = 1;
+  const auto doc1 = Backtest::run(MPI_COMM_WORLD, lattice(), config, every, f.series);
+  EXPECT_EQ(doc1["per_window"][0]["models"]["sepp"], doc["per_window"][0]["models"]["sepp"]);
+  EXPECT_NE(doc1["per_window"][1]["models"]["sepp"]["loglik"],
+            doc["per_window"][1]["models"]["sepp"]["loglik"]);
 }

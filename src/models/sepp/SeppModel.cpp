@@ -1,0 +1,298 @@
+#include "models/sepp/SeppModel.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/Config.hpp"
+#include "core/Error.hpp"
+#include "grid/CityGrid.hpp"
+#include "models/baselines/BaselineSupport.hpp"
+
+namespace vigie::models {
+
+using core::Error;
+using core::ExitCode;
+
+void SeppModel::declareOptions(core::OptionSet& options) {
+  using core::OptionType;
+  options
+      .add("sepp.theta", OptionType::Double, "0.2",
+           "sepp: initial branching ratio (expected offspring per event) of the EM fit, 0 <= theta < 1")
+      .add("sepp.omega_per_day", OptionType::Double, "0.2",
+           "sepp: initial trigger decay rate of the EM fit, 1/days (mean delay 1/omega)")
+      .add("sepp.sigma_m", OptionType::Double, "100",
+           "sepp: initial trigger displacement SD per axis of the EM fit, metres (0 with sepp.fix_sigma: the "
+           "per-cell model of Mohler 2015)")
+      .add(
+          "sepp.trigger", OptionType::Bool, "true",
+          "sepp: fit the self-excitation; false fixes theta = 0, leaving the covariate background alone (the "
+          "choice for bins far longer than a trigger's days, e.g. monthly counts)")
+      .add("sepp.fix_sigma", OptionType::Bool, "false",
+           "sepp: keep sigma at sepp.sigma_m instead of fitting it")
+      .add(
+          "sepp.mu_bandwidth_m", OptionType::Double, "300",
+          "sepp: Gaussian smoothing of the background mu(c), metres (0 = one free value per cell; very large "
+          "= a constant background, so static-layer covariates carry the spatial variation)")
+      .add("sepp.covariates", OptionType::List, "",
+           "sepp: covariates z of mu exp(beta . z): weekend, public_holiday, school_holiday, rain_day, a "
+           "weather variable (rain_mm, tmax_c, ...) or a static layer (beaches_density, ...); see "
+           "docs/models.md")
+      .add("sepp.training_days", OptionType::Double, "0",
+           "sepp: fit on the bins of the last this many days only (0 = every bin observed)")
+      .add("sepp.categories", OptionType::List, "",
+           "vigie fit: categories whose events are summed and fitted (empty: every category of the store)")
+      .add("sepp.fit_end", OptionType::String, "",
+           "vigie fit: ISO date; fit on the bins starting before it, holding later data back (empty: every "
+           "bin of the store)")
+      .add("sepp.max_iter", OptionType::Int, "100", "sepp: most EM iterations per fit")
+      .add("sepp.tol", OptionType::Double, "1e-7",
+           "sepp: EM stops when the log-likelihood changes by less than tol times its size");
+}
+
+sepp::SeppFitOptions SeppModel::fitOptions(const core::Config& config, std::uint64_t seed) {
+  sepp::SeppFitOptions o;
+  o.initial.theta = config.getDouble("sepp.theta");
+  o.initial.omega = config.getDouble("sepp.omega_per_day");
+  o.initial.sigma_m = config.getDouble("sepp.sigma_m");
+  o.fix_sigma = config.getBool("sepp.fix_sigma");
+  if (!config.getBool("sepp.trigger")) {
+    o.initial.theta = 0.0;
+    o.fix_theta = true;
+    o.fix_omega = true;
+    o.fix_sigma = true;
+  }
+  o.mu_bandwidth_m = config.getDouble("sepp.mu_bandwidth_m");
+  o.max_iter = static_cast<int>(config.getInt("sepp.max_iter"));
+  o.tol = config.getDouble("sepp.tol");
+  o.seed = seed;
+  if (!(o.initial.theta >= 0.0 && o.initial.theta < 1.0))
+    throw Error(ExitCode::Usage, "sepp.theta must be in [0, 1)", true);
+  if (!(o.initial.omega > 0.0) || !std::isfinite(o.initial.omega))
+    throw Error(ExitCode::Usage, "sepp.omega_per_day must be a positive number", true);
+  if (!(o.initial.sigma_m >= 0.0) || !std::isfinite(o.initial.sigma_m))
+    throw Error(ExitCode::Usage, "sepp.sigma_m must be a non-negative number", true);
+  if (!(o.mu_bandwidth_m >= 0.0) || !std::isfinite(o.mu_bandwidth_m))
+    throw Error(ExitCode::Usage, "sepp.mu_bandwidth_m must be a non-negative number", true);
+  if (o.max_iter < 1 || o.max_iter > 100000)
+    throw Error(ExitCode::Usage, "sepp.max_iter must be in 1..100000", true);
+  if (!(o.tol > 0.0) || !std::isfinite(o.tol))
+    throw Error(ExitCode::Usage, "sepp.tol must be positive", true);
+  return o;
+}
+
+SeppModel::SeppModel(const ModelContext& context)
+    : Model("sepp"), m_grid(&context.grid), m_options(fitOptions(context.config, context.seed)) {
+  m_training_days = context.config.getDouble("sepp.training_days");
+  if (!(m_training_days >= 0.0) || !std::isfinite(m_training_days))
+    throw Error(ExitCode::Usage, "sepp.training_days must be a non-negative number", true);
+  const auto names = context.config.getList("sepp.covariates");
+  if (!names.empty()) {
+    const auto obs = context.config.getPath("output.dir") / "obs.h5";
+    m_inputs = sepp::SeppInputs::read(*m_grid, obs, names);
+    m_has_inputs = true;
+  }
+  m_params = m_options.initial;
+  m_params.beta.assign(m_inputs.temporal_names.size() + m_inputs.spatial_names.size(), 0.0);
+  const auto& box = m_grid->ownedBox();
+  const auto cells = static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj);
+  m_mu.assign(cells, 0.0);
+  m_state.assign(cells, 0.0);
+  if (!m_has_inputs) m_inputs.spatial.clear();
+  long long local = 0;
+  for (const auto m : m_grid->ownedMask()) local += m != 0 ? 1 : 0;
+  long long active = 0;
+  VIGIE_CHECK_MPI(MPI_Allreduce(&local, &active, 1, MPI_LONG_LONG, MPI_SUM, m_grid->comm()));
+  m_active = static_cast<double>(active);
+}
+
+std::vector<std::string> SeppModel::stateNames() const {
+  std::vector<std::string> names{"excitation", "mu", "theta", "omega", "sigma"};
+  for (std::size_t k = 0; k < m_params.beta.size(); ++k) names.push_back("beta_" + std::to_string(k));
+  return names;
+}
+
+void SeppModel::getState(const std::string& state, std::span<double> owned) const {
+  checkOwnedSize(name(), *m_grid, owned.size());
+  const auto fill = [&](double v) { std::fill(owned.begin(), owned.end(), v); };
+  if (state == "excitation") {
+    std::copy(m_state.begin(), m_state.end(), owned.begin());
+  } else if (state == "mu") {
+    std::copy(m_mu.begin(), m_mu.end(), owned.begin());
+  } else if (state == "theta") {
+    fill(m_params.theta);
+  } else if (state == "omega") {
+    fill(m_params.omega);
+  } else if (state == "sigma") {
+    fill(m_params.sigma_m);
+  } else if (state.rfind("beta_", 0) == 0) {
+    fill(m_params.beta.at(std::stoul(state.substr(5))));
+  } else {
+    throw Error(ExitCode::Internal, "sepp: unknown state " + state);
+  }
+}
+
+void SeppModel::setState(const std::string& state, std::span<const double> owned) {
+  checkOwnedSize(name(), *m_grid, owned.size());
+  if (state == "excitation") {
+    m_state.assign(owned.begin(), owned.end());
+  } else if (state == "mu") {
+    m_mu.assign(owned.begin(), owned.end());
+    m_fitted = true;
+  } else if (state == "theta") {
+    m_params.theta = uniformValue(name(), state, owned);
+  } else if (state == "omega") {
+    m_params.omega = uniformValue(name(), state, owned);
+  } else if (state == "sigma") {
+    m_params.sigma_m = uniformValue(name(), state, owned);
+  } else if (state.rfind("beta_", 0) == 0) {
+    m_params.beta.at(std::stoul(state.substr(5))) = uniformValue(name(), state, owned);
+  } else {
+    throw Error(ExitCode::Internal, "sepp: unknown state " + state);
+  }
+}
+
+std::vector<double> SeppModel::temporalAt(double day) const {
+  const auto kt = m_inputs.temporal_names.size();
+  if (kt == 0) return {};
+  const auto b = m_inputs.binAt(day);
+  if (b < 0)
+    throw Error(ExitCode::InputData, "sepp: model time " + std::to_string(day) +
+                                         " days is not a bin start of the store's time axis");
+  return {m_inputs.temporal.begin() + b * static_cast<std::int64_t>(kt),
+          m_inputs.temporal.begin() + (b + 1) * static_cast<std::int64_t>(kt)};
+}
+
+void SeppModel::contributeIntensity(std::span<double> owned) const {
+  checkOwnedSize(name(), *m_grid, owned.size());
+  const auto& mask = m_grid->ownedMask();
+  if (!m_fitted) {
+    const double rate = m_observed_days > 0.0 && m_active > 0 ? m_events / (m_observed_days * m_active) : 0.0;
+    for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += mask[c] != 0 ? rate : 0.0;
+    return;
+  }
+  const auto z = temporalAt(time());
+  const auto kt = z.size();
+  const auto ks = m_inputs.spatial_names.size();
+  for (std::size_t c = 0; c < owned.size(); ++c) {
+    if (mask[c] == 0) continue;
+    double dot = 0.0;
+    for (std::size_t k = 0; k < kt; ++k) dot += m_params.beta[k] * z[k];
+    for (std::size_t q = 0; q < ks; ++q) dot += m_params.beta[kt + q] * m_inputs.spatial[c * ks + q];
+    owned[c] += m_mu[c] * std::exp(dot) + m_params.theta * m_params.omega * m_state[c];
+  }
+}
+
+void SeppModel::expectedEvents(std::span<double> owned, double days) const {
+  checkOwnedSize(name(), *m_grid, owned.size());
+  if (!m_fitted) {
+    Model::expectedEvents(owned, days);
+    return;
+  }
+  // The horizon in pieces of constant covariates: the store's bins from time() on.
+  std::vector<sepp::SeppHorizonPiece> pieces;
+  if (m_inputs.temporal_names.empty()) {
+    pieces.push_back({days, {}});
+  } else {
+    double t = time();
+    const double end = time() + days;
+    while (t < end - 1e-9) {
+      const auto b = m_inputs.binAt(t);
+      if (b < 0 || b + 1 >= static_cast<std::int64_t>(m_inputs.edges.size()))
+        throw Error(ExitCode::InputData, "sepp: the forecast window runs past the store's time axis");
+      const double next = std::min(end, m_inputs.edges[static_cast<std::size_t>(b) + 1]);
+      pieces.push_back({next - t, temporalAt(t)});
+      t = m_inputs.edges[static_cast<std::size_t>(b) + 1];
+    }
+  }
+  const auto forecast = sepp::forecastSepp(m_params, m_mu, m_inputs.spatial, m_state, pieces);
+  const auto& mask = m_grid->ownedMask();
+  for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += mask[c] != 0 ? forecast[c] : 0.0;
+}
+
+void SeppModel::doObserve(double t0, double t1, std::span<const double> owned_counts) {
+  checkBin(name(), t0, t1);
+  checkOwnedSize(name(), *m_grid, owned_counts.size());
+  const auto masked = maskedCounts(*m_grid, owned_counts);
+  Bin bin{t0, t1, true, {}};
+  long long local = 0;
+  for (std::size_t c = 0; c < masked.size(); ++c) {
+    if (masked[c] <= 0.0) continue;
+    if (masked[c] != std::floor(masked[c]) || masked[c] > 2e9)
+      throw Error(ExitCode::InputData, "sepp: observed counts must be whole numbers of events");
+    bin.counts.emplace_back(static_cast<std::uint32_t>(c), static_cast<std::int32_t>(masked[c]));
+    local += static_cast<long long>(masked[c]);
+  }
+  long long total = 0;
+  VIGIE_CHECK_MPI(MPI_Allreduce(&local, &total, 1, MPI_LONG_LONG, MPI_SUM, m_grid->comm()));
+  m_events += static_cast<double>(total);
+  m_observed_days += t1 - t0;
+  sepp::advanceSeppState(*m_grid, m_params, m_state, t1 - t0, masked);
+  m_bins.push_back(std::move(bin));
+}
+
+void SeppModel::doAdvance(double t0, double t1) {
+  // An observed bin was already taken in (and the state moved to its end) by doObserve.
+  if (!m_bins.empty() && m_bins.back().observed && m_bins.back().t0 == t0 && m_bins.back().t1 == t1) return;
+  const double decay = std::exp(-m_params.omega * (t1 - t0));
+  for (auto& s : m_state) s *= decay;
+  m_bins.push_back(Bin{t0, t1, false, {}});
+}
+
+std::vector<double> SeppModel::fittedParameters() const {
+  std::vector<double> p{m_params.theta, m_params.omega, m_params.sigma_m,
+                        static_cast<double>(m_params.beta.size())};
+  p.insert(p.end(), m_params.beta.begin(), m_params.beta.end());
+  p.insert(p.end(), m_mu.begin(), m_mu.end());
+  return p;
+}
+
+void SeppModel::doFit(std::span<const double> warm) {
+  auto options = m_options;
+  if (!warm.empty()) {
+    if (warm.size() < 4) throw Error(ExitCode::Internal, "sepp: malformed warm start");
+    const auto kb = static_cast<std::size_t>(warm[3]);
+    if (warm.size() != 4 + kb + m_mu.size())
+      throw Error(ExitCode::Internal, "sepp: warm start of another grid");
+    options.initial.theta = warm[0];
+    options.initial.omega = warm[1];
+    options.initial.sigma_m = warm[2];
+    options.initial.beta.assign(warm.begin() + 4, warm.begin() + 4 + static_cast<std::ptrdiff_t>(kb));
+    // The background restarts from the counts: the warm one may be zero in cells where events have
+    // appeared since, where the likelihood would then be undefined.
+  }
+  // The bins to fit on: every bin seen, or those of the last sepp.training_days.
+  std::size_t first = 0;
+  if (m_training_days > 0.0) {
+    while (first < m_bins.size() && m_bins[first].t0 < time() - m_training_days - 1e-9) ++first;
+  }
+  if (first >= m_bins.size()) throw Error(ExitCode::InputData, "sepp: nothing observed to fit on", true);
+  const auto cells = m_mu.size();
+  const auto nt = m_bins.size() - first;
+  sepp::SeppData data;
+  data.missing.assign(nt, 0);
+  data.counts.assign(nt * cells, 0);
+  const auto kt = m_inputs.temporal_names.size();
+  data.temporal_names = m_inputs.temporal_names;
+  data.spatial_names = m_inputs.spatial_names;
+  data.spatial = m_inputs.spatial;
+  for (std::size_t t = 0; t < nt; ++t) {
+    const auto& bin = m_bins[first + t];
+    data.edges.push_back(bin.t0);
+    data.missing[t] = bin.observed ? 0 : 1;
+    for (const auto& [c, n] : bin.counts) data.counts[t * cells + c] = n;
+    const auto z = temporalAt(bin.t0);
+    data.temporal.insert(data.temporal.end(), z.begin(), z.end());
+    if (z.size() != kt) throw Error(ExitCode::Internal, "sepp: covariate row size");
+  }
+  data.edges.push_back(m_bins.back().t1);
+  const sepp::SeppFit fitter(*m_grid, std::move(data));
+  m_last = fitter.fit(options);
+  m_params = m_last.params;
+  m_mu = m_last.mu;
+  m_state = m_last.state;
+  m_fitted = true;
+}
+
+}  // namespace vigie::models
