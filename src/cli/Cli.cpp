@@ -10,6 +10,7 @@
 #include "core/Error.hpp"
 #include "core/Log.hpp"
 #include "forecast/ForecastDriver.hpp"
+#include "forecast/Simulation.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
 #include "models/ModelRegistry.hpp"
@@ -41,6 +42,10 @@ Subcommands:
                  <output.dir>/backtest.json and backtest.md (pooled scores, skill with bootstrap intervals)
   fit            fit the sepp model (self-exciting point process with covariates) to obs.h5 by EM; write
                  <output.dir>/params.h5 and params.json; print the factor table and the goodness of fit
+  simulate       --model sepp: events from a known self-exciting process on the case's grid, written as a
+                 case to fit (simulated.ini); --model short2008|agents|...: the model's fields over
+                 simulate.t_end as HDF5 + XDMF time series (ensembles: simulate.members), then its
+                 diagnostics as name=value lines
   score          score a forecast made by another tool (--forecast FILE: HDF5 [ny][nx] or CSV cell,intensity)
                  over --window START/END against obs.h5, with the backtest's code; write <output.dir>/score.json
   check-config   parse and validate the configuration and the grid; print the effective configuration
@@ -73,6 +78,7 @@ core::OptionSet buildOptionSet() {
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
   verify::OffsetBand::declareOptions(options);
+  forecast::Simulation::declareOptions(options);
   verify::ExternalScore::declareOptions(options);
   return options;
 }
@@ -92,6 +98,8 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       std::string key = tok.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       // `vigie score --forecast F --window A/B`, as the subcommand is documented, are score.* options.
       if (key == "forecast" || key == "window") key = "score." + key;
+      // `vigie simulate --model NAME` likewise.
+      if (key == "model") key = "simulate.model";
       if (key == "help" || key == "help-config" || key == "version" || key == "append") {
         if (eq != std::string::npos)
           throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");

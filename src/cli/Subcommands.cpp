@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 
 #include "audit/AuditLog.hpp"
@@ -13,6 +14,7 @@
 #include "core/Provenance.hpp"
 #include "core/Timer.hpp"
 #include "forecast/ForecastDriver.hpp"
+#include "forecast/Simulation.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
 #include "models/factors/EventFactors.hpp"
@@ -20,6 +22,7 @@
 #include "models/sepp/SeppInputs.hpp"
 #include "models/sepp/SeppModel.hpp"
 #include "models/sepp/SeppReport.hpp"
+#include "models/sepp/SeppSimulateCase.hpp"
 #include "store/FieldFile.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
@@ -117,6 +120,17 @@ int audited(Session& session, Body&& body) {
   return 0;
 }
 
+/// Collective. Prints every model's diagnostics as `name=value` lines on standard output (rank 0), after
+/// everything else, so a script can read the last line.
+void printDiagnostics(const core::Environment& env, const std::vector<models::Model*>& models) {
+  for (const auto* m : models) {
+    for (const auto& [name, value] : m->diagnostics()) {
+      if (env.rank() == 0) std::cout << name << "=" << std::setprecision(10) << value << "\n";
+    }
+  }
+  if (env.rank() == 0) std::cout << std::flush;
+}
+
 int cmdRun(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "run");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
@@ -161,6 +175,7 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
                                }())
                             << ")");
     core::TimerRegistry::instance().report(env.comm());
+    printDiagnostics(env, driver.models());
   });
 }
 
@@ -305,6 +320,63 @@ int cmdFit(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+int cmdSimulate(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "simulate");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    const auto model = config.getString("simulate.model");
+    grid::CityGrid grid(env.comm(), grid::CityGrid::specFromConfig(config));
+    const auto obs = session.out().file("obs.h5");
+    if (config.getDouble("grid.mask_events_within_m") > 0.0 && std::filesystem::exists(obs)) {
+      // The study area of a case whose mask comes from its events is the store's mask.
+      const auto file = store::FieldFile::open(env.comm(), obs);
+      grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, grid.spec().nx, grid.spec().ny}));
+    }
+    extra["model"] = model;
+    if (model == "sepp") {
+      const auto s =
+          models::sepp::simulateSeppCase(grid, config, session.provenance().seed, session.out().path());
+      outputs.insert(outputs.end(), {"simulated_events.csv", "simulated.profile.ini", "simulated.ini",
+                                     "simulated_truth.json"});
+      extra["events"] = s.events;
+      VIGIE_LOG_INFO("simulate sepp: " << s.events << " events (" << s.background << " background, "
+                                       << s.events - s.background << " triggered; theta " << s.theta
+                                       << ", omega " << s.omega << "/day, sigma " << s.sigma_x_m << " x "
+                                       << s.sigma_y_m << " m); wrote " << session.out().path().string()
+                                       << "/simulated.ini: fit it with vigie fit --config on that file");
+      return;
+    }
+    const auto s = forecast::Simulation::run(grid, config, session.provenance(), session.out().path());
+    const auto file = s.output_file.filename().string();
+    outputs.insert(outputs.end(), {file, file + ".xmf"});
+    extra["snapshots"] = s.snapshots;
+    extra["members"] = s.members;
+    VIGIE_LOG_INFO("simulate " << model << ": wrote " << s.output_file.string() << " (" << s.snapshots
+                               << " snapshots x " << s.members << " member(s))");
+    if (config.getBool("simulate.plot") && env.rank() == 0) {
+      const std::string script = std::string(VIGIE_SCRIPTS_DIR) + "/plot_field.py";
+      const std::string command = "/usr/bin/python3 '" + script + "' '" + s.output_file.string() + "' >&2";
+      if (std::system(command.c_str()) != 0)
+        VIGIE_LOG_WARN("simulate: the PNG of the final field was not drawn (" << command << " failed)");
+    }
+    core::TimerRegistry::instance().report(env.comm());
+    for (std::size_t m = 0; m < s.diagnostics.size(); ++m) {
+      for (const auto& [name, value] : s.diagnostics[m]) {
+        if (env.rank() == 0)
+          std::cout << (s.diagnostics.size() > 1 ? std::string("member").append(std::to_string(m)).append(".")
+                                                 : std::string())
+                    << name << "=" << std::setprecision(10) << value << "\n";
+      }
+    }
+    // The first member's diagnostics come last, unprefixed, so a script reads e.g. cv_A on the last line.
+    if (s.diagnostics.size() > 1 && env.rank() == 0) {
+      for (const auto& [name, value] : s.diagnostics.front())
+        std::cout << name << "=" << std::setprecision(10) << value << "\n";
+    }
+    if (env.rank() == 0) std::cout << std::flush;
+  });
+}
+
 int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "backtest");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
@@ -441,6 +513,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "ingest") return cmdIngest(env, cl);
   if (name == "backtest") return cmdBacktest(env, cl);
   if (name == "fit") return cmdFit(env, cl);
+  if (name == "simulate") return cmdSimulate(env, cl);
   if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);

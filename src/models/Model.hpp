@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vigie::core {
@@ -56,6 +57,11 @@ class Model {
   /// is. The default is contributeIntensity() times `days`; models whose rate changes within a window
   /// (decaying excitation, calendar covariates) override it.
   virtual void expectedEvents(std::span<double> owned, double days) const;
+
+  /// Collective. Named scalar diagnostics of the current state (e.g. the coefficient of variation of the
+  /// attractiveness, "cv_A"), printed as `name=value` lines at the end of `vigie simulate` and `vigie run`,
+  /// in this order. Empty by default.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, double>> diagnostics() const { return {}; }
 
   /// True for a model whose parameters are fitted to the events by fit() (an expensive, global fit); the
   /// backtest refits it every backtest.refit_every windows. Other models learn online from observe() alone.

@@ -270,6 +270,22 @@ void SeppModel::doFit(std::span<const double> warm) {
   if (first >= m_bins.size()) throw Error(ExitCode::InputData, "sepp: nothing observed to fit on", true);
   const auto cells = m_mu.size();
   const auto nt = m_bins.size() - first;
+  long long local = 0;
+  for (std::size_t t = first; t < m_bins.size(); ++t) {
+    for (const auto& [c, n] : m_bins[t].counts) local += n;
+  }
+  long long events = 0;
+  VIGIE_CHECK_MPI(MPI_Allreduce(&local, &events, 1, MPI_LONG_LONG, MPI_SUM, m_grid->comm()));
+  if (events == 0) {
+    // Nothing to fit (a category without events in the training bins): the forecast is zero everywhere.
+    m_params = options.initial;
+    m_params.beta.assign(m_inputs.temporal_names.size() + m_inputs.spatial_names.size(), 0.0);
+    std::fill(m_mu.begin(), m_mu.end(), 0.0);
+    std::fill(m_state.begin(), m_state.end(), 0.0);
+    m_last = sepp::SeppFitResult{};
+    m_fitted = true;
+    return;
+  }
   sepp::SeppData data;
   data.missing.assign(nt, 0);
   data.counts.assign(nt * cells, 0);

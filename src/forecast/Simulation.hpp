@@ -1,0 +1,53 @@
+#pragma once
+/// `vigie simulate --model NAME` for the models that evolve fields (short2008, agents, excitation, ...):
+/// runs one model, or an ensemble of members with perturbed parameters, from time 0 to simulate.t_end and
+/// writes every state field and the intensity as time series to <output.dir>/simulate_<model>.h5 (+ .xmf,
+/// which ParaView opens), then the model's diagnostics. The sepp model's event simulation is elsewhere
+/// (models/sepp/SeppSimulateCase.hpp).
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/Provenance.hpp"
+
+namespace vigie::core {
+class Config;
+class OptionSet;
+}  // namespace vigie::core
+namespace vigie::grid {
+class CityGrid;
+}
+
+namespace vigie::forecast {
+
+/// What a simulation did.
+struct SimulationSummary {
+  std::filesystem::path output_file;
+  int members = 1;
+  int snapshots = 0;
+  /// Diagnostics of each member at the end (Model::diagnostics), member-major.
+  std::vector<std::vector<std::pair<std::string, double>>> diagnostics;
+};
+
+/// The [simulate] options and the ensemble run.
+class Simulation {
+ public:
+  /// Declares simulate.model, simulate.t_end, simulate.output_every, simulate.members, simulate.perturb and
+  /// the sepp simulation's options (simulate.start, simulate.bin, simulate.background_per_day,
+  /// simulate.theta, simulate.omega_per_day, simulate.sigma_m, simulate.sigma_y_m, simulate.params).
+  static void declareOptions(core::OptionSet& options);
+
+  /// Not collective. Member m's configuration: `config` with each simulate.perturb entry "key:s" replaced by
+  /// value * exp(s z), z standard normal from RandomStream(seed, m, key index); member 0 is `config` itself.
+  /// Throws Error(Usage) naming simulate.perturb for a malformed entry or a key that is not a number option.
+  static core::Config memberConfig(const core::Config& config, int member, std::uint64_t seed);
+
+  /// Collective. Runs the ensemble of simulate.model on `grid` and writes <out>/simulate_<model>.h5:
+  /// /fields/<state> [nt][ny][nx] for member 0 (m<k>.<state> for member k > 0), /fields/intensity and, with
+  /// several members, /fields/ensemble_mean_intensity; attribute times_days.
+  static SimulationSummary run(const grid::CityGrid& grid, const core::Config& config,
+                               const core::Provenance& provenance, const std::filesystem::path& out);
+};
+
+}  // namespace vigie::forecast
