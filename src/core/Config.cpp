@@ -298,16 +298,19 @@ std::filesystem::path Config::getPath(const std::string& key) const {
   return resolve(v.text, v.origin);
 }
 
-std::vector<std::string> Config::getList(const std::string& key) const {
-  const auto& v = value(key, OptionType::List);
+std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
-  std::stringstream ss(v.text);
+  std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     item = trim(item);
     if (!item.empty()) out.push_back(item);
   }
   return out;
+}
+
+std::vector<std::string> Config::getList(const std::string& key) const {
+  return splitList(value(key, OptionType::List).text);
 }
 
 std::vector<std::filesystem::path> Config::getPathList(const std::string& key) const {

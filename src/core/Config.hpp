@@ -87,6 +87,10 @@ class Config {
   std::map<std::string, Value> m_values;
 };
 
+/// Not collective. The items of a comma-separated list (a list option's value, a stored "a,b,c" attribute),
+/// trimmed, empty items dropped.
+std::vector<std::string> splitList(const std::string& text);
+
 /// Checks that `text` is a valid value of `type`; returns an empty string or the reason it is not.
 std::string validateOptionValue(OptionType type, const std::string& text);
 

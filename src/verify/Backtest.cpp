@@ -27,18 +27,6 @@ namespace {
 /// Planes read per HDF5 call: bounds the temporary buffer to a few MB whatever the store's length.
 constexpr int kPlanesPerRead = 64;
 
-std::vector<std::string> splitComma(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" \t");
-    const auto e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 bool isIsoDate(const std::string& s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   for (std::size_t k = 0; k < s.size(); ++k) {
@@ -133,7 +121,7 @@ ObservedSeries ObservedSeries::read(MPI_Comm comm, const std::filesystem::path& 
   const auto g = file.geometry();
   s.nx = g.nx;
   s.ny = g.ny;
-  const auto stored = splitComma(file.stringAttribute("categories"));
+  const auto stored = core::splitList(file.stringAttribute("categories"));
   s.categories = categories.empty() ? stored : categories;
   for (const auto& c : s.categories) {
     if (std::find(stored.begin(), stored.end(), c) == stored.end())

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/Config.hpp"
 #include "core/Error.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/TimeBinning.hpp"
@@ -23,18 +24,6 @@ std::string fmt(double v) {
   s.precision(3);
   s << v;
   return s.str();
-}
-
-std::vector<std::string> splitComma(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" \t");
-    const auto e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
 }
 
 /// Mean and standard deviation of `v` where `use` is set, summed in index order (rank-invariant).
@@ -186,7 +175,7 @@ SeppData SeppInputs::data(const grid::CityGrid& grid, const std::filesystem::pat
   const auto nt_all = static_cast<std::int64_t>(missing.size());
   if (b0 < 0 || b1 > nt_all || b1 <= b0) throw Error(ExitCode::Internal, "SeppInputs::data: bad bin range");
   const auto file = store::FieldFile::open(grid.comm(), obs_h5);
-  const auto stored = splitComma(file.stringAttribute("categories"));
+  const auto stored = core::splitList(file.stringAttribute("categories"));
   const auto cats = categories.empty() ? stored : categories;
   for (const auto& c : cats) {
     if (std::find(stored.begin(), stored.end(), c) == stored.end())
