@@ -8,6 +8,7 @@
 #include "models/baselines/ProspectiveModel.hpp"
 #include "models/excitation/ExcitationModel.hpp"
 #include "models/sepp/SeppModel.hpp"
+#include "models/short2008/Short2008Model.hpp"
 
 namespace vigie::models {
 
@@ -15,6 +16,11 @@ namespace {
 
 ModelRegistry makeBuiltins() {
   ModelRegistry r;
+  r.add("short2008",
+        "Short et al. 2008 reaction-diffusion hotspot model: attractiveness B and agents n on the grid, PETSc "
+        "TS (IMEX by default, -short2008_ts_type), intensity n A",
+        &Short2008Model::declareOptions,
+        [](const ModelContext& c) { return std::make_unique<Short2008Model>(c); });
   r.add("excitation",
         "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
         &ExcitationModel::declareOptions,
