@@ -82,17 +82,22 @@ sepp::SeppFitOptions SeppModel::fitOptions(const core::Config& config, std::uint
   return o;
 }
 
+void SeppModel::loadInputs() {
+  m_inputs = sepp::SeppInputs::read(*m_grid, m_obs, m_covariates);
+  m_has_inputs = true;
+  m_params.beta.assign(m_inputs.temporal_names.size() + m_inputs.spatial_names.size(), 0.0);
+}
+
 SeppModel::SeppModel(const ModelContext& context)
     : Model("sepp"), m_grid(&context.grid), m_options(fitOptions(context.config, context.seed)) {
   m_training_days = context.config.getDouble("sepp.training_days");
   if (!(m_training_days >= 0.0) || !std::isfinite(m_training_days))
     throw Error(ExitCode::Usage, "sepp.training_days must be a non-negative number", true);
-  const auto names = context.config.getList("sepp.covariates");
-  if (!names.empty()) {
-    const auto obs = context.config.getPath("output.dir") / "obs.h5";
-    m_inputs = sepp::SeppInputs::read(*m_grid, obs, names);
-    m_has_inputs = true;
-  }
+  m_covariates = context.config.getList("sepp.covariates");
+  m_obs = context.config.getPath("output.dir") / "obs.h5";
+  // The store may not exist yet (check-config on an empty folder): then the covariates are read at the first
+  // fit, which needs the store anyway.
+  if (!m_covariates.empty() && std::filesystem::exists(m_obs)) loadInputs();
   m_params = m_options.initial;
   m_params.beta.assign(m_inputs.temporal_names.size() + m_inputs.spatial_names.size(), 0.0);
   const auto& box = m_grid->ownedBox();
@@ -249,6 +254,7 @@ std::vector<double> SeppModel::fittedParameters() const {
 }
 
 void SeppModel::doFit(std::span<const double> warm) {
+  if (!m_covariates.empty() && !m_has_inputs) loadInputs();
   auto options = m_options;
   if (!warm.empty()) {
     if (warm.size() < 4) throw Error(ExitCode::Internal, "sepp: malformed warm start");

@@ -54,6 +54,8 @@ class SeppModel final : public Model {
   void doObserve(double t0, double t1, std::span<const double> owned_counts) override;
   void doFit(std::span<const double> warm) override;
   [[nodiscard]] const grid::CityGrid& grid() const override { return *m_grid; }
+  /// Collective. Reads the covariates of sepp.covariates from the store.
+  void loadInputs();
   /// Temporal covariates of the store bin starting at `day` (zeros when there are none).
   [[nodiscard]] std::vector<double> temporalAt(double day) const;
 
@@ -70,6 +72,8 @@ class SeppModel final : public Model {
   double m_training_days = 0.0;
   sepp::SeppInputs m_inputs;
   bool m_has_inputs = false;
+  std::vector<std::string> m_covariates;  ///< sepp.covariates
+  std::filesystem::path m_obs;            ///< <output.dir>/obs.h5
   std::vector<Bin> m_bins;
   sepp::SeppParams m_params;
   std::vector<double> m_mu;     ///< owned background at zero covariates, events per cell per day
