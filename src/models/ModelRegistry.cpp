@@ -2,6 +2,7 @@
 
 #include "core/Config.hpp"
 #include "core/Error.hpp"
+#include "models/agents/AgentModel.hpp"
 #include "models/baselines/HistoryModel.hpp"
 #include "models/baselines/KdeModel.hpp"
 #include "models/baselines/NaiveModel.hpp"
@@ -16,6 +17,10 @@ namespace {
 
 ModelRegistry makeBuiltins() {
   ModelRegistry r;
+  r.add("agents",
+        "Short et al. 2008 discrete lattice model: agents walk towards attractive sites, offend with "
+        "probability 1 - exp(-A dt), raise B (short2008.* parameters, agents.* initial state)",
+        &AgentModel::declareOptions, [](const ModelContext& c) { return std::make_unique<AgentModel>(c); });
   r.add("short2008",
         "Short et al. 2008 reaction-diffusion hotspot model: attractiveness B and agents n on the grid, PETSc "
         "TS (IMEX by default, -short2008_ts_type), intensity n A",
