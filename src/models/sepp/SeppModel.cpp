@@ -94,7 +94,7 @@ SeppModel::SeppModel(const ModelContext& context)
   if (!(m_training_days >= 0.0) || !std::isfinite(m_training_days))
     throw Error(ExitCode::Usage, "sepp.training_days must be a non-negative number", true);
   m_covariates = context.config.getList("sepp.covariates");
-  m_obs = context.config.getPath("output.dir") / "obs.h5";
+  if (!m_covariates.empty()) m_obs = context.config.getPath("output.dir") / "obs.h5";
   // The store may not exist yet (check-config on an empty folder): then the covariates are read at the first
   // fit, which needs the store anyway.
   if (!m_covariates.empty() && std::filesystem::exists(m_obs)) loadInputs();
