@@ -51,3 +51,6 @@ set_target_properties(Vigie::xxhash PROPERTIES IMPORTED_LOCATION ${XXHASH_LIBRAR
 find_path(FAST_FLOAT_INCLUDE_DIR fast_float/fast_float.h REQUIRED)
 add_library(Vigie::fast_float INTERFACE IMPORTED)
 target_include_directories(Vigie::fast_float SYSTEM INTERFACE ${FAST_FLOAT_INCLUDE_DIR})
+
+# libtiff (libtiff-dev): GeoTIFF maps for QGIS; the GeoTIFF tags themselves are defined in store/GeoTiff.cpp.
+find_package(TIFF REQUIRED)

@@ -8,7 +8,7 @@ packages=(
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools petsc-dev
   libboost-program-options-dev libgtest-dev libbenchmark-dev
   libproj-dev proj-data nlohmann-json3-dev librandom123-dev libssl-dev zlib1g-dev
-  libxxhash-dev libfast-float-dev tzdata util-linux
+  libxxhash-dev libfast-float-dev tzdata util-linux libtiff-dev gdal-bin
   python3-h5py python3-numpy python3-pyproj python3-matplotlib gzip
   slurm-wlm slurmctld slurmd slurm-client munge
   clang-format clang-tidy

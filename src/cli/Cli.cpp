@@ -45,7 +45,7 @@ Subcommands:
   simulate       --model sepp: events from a known self-exciting process on the case's grid, written as a
                  case to fit (simulated.ini); --model short2008|agents|...: the model's fields over
                  simulate.t_end as HDF5 + XDMF time series (ensembles: simulate.members), then its
-                 diagnostics as name=value lines
+                 diagnostics as name=value lines; SIGTERM writes a checkpoint and exits 8, --restart resumes
   score          score a forecast made by another tool (--forecast FILE: HDF5 [ny][nx] or CSV cell,intensity)
                  over --window START/END against obs.h5, with the backtest's code; write <output.dir>/score.json
   check-config   parse and validate the configuration and the grid; print the effective configuration
@@ -55,7 +55,8 @@ Options on the command line replace the file's values; single-dash options go to
 Every subcommand but `audit verify` (which only reads) writes under output.dir and appends a record to
 <output.dir>/audit.jsonl.
 Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 input data error, 4 output error,
-            5 output.dir locked by another run, 6 audit verification failed, 7 numerical failure.
+            5 output.dir locked by another run, 6 audit verification failed, 7 numerical failure,
+            8 interrupted by SIGTERM/SIGINT after writing a checkpoint.
 )";
 
 bool isLongOption(const std::string& s) {
@@ -100,12 +101,13 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       if (key == "forecast" || key == "window") key = "score." + key;
       // `vigie simulate --model NAME` likewise.
       if (key == "model") key = "simulate.model";
-      if (key == "help" || key == "help-config" || key == "version" || key == "append") {
+      if (key == "help" || key == "help-config" || key == "version" || key == "append" || key == "restart") {
         if (eq != std::string::npos)
           throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
         (key == "help"      ? cl.help
          : key == "version" ? cl.version
          : key == "append"  ? cl.append
+         : key == "restart" ? cl.restart
                             : cl.help_config) = true;
         continue;
       }

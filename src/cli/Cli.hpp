@@ -18,6 +18,7 @@ struct CommandLine {
   bool help_config = false;
   bool version = false;
   bool append = false;   ///< `vigie ingest --append`
+  bool restart = false;  ///< `vigie simulate --restart`: resume from <output.dir>/checkpoint_<model>.h5
   std::string original;  ///< the command line as typed, for provenance
 };
 

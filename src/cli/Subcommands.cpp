@@ -346,7 +346,8 @@ int cmdSimulate(const core::Environment& env, const CommandLine& cl) {
                                        << "/simulated.ini: fit it with vigie fit --config on that file");
       return;
     }
-    const auto s = forecast::Simulation::run(grid, config, session.provenance(), session.out().path());
+    const auto s =
+        forecast::Simulation::run(grid, config, session.provenance(), session.out().path(), cl.restart);
     const auto file = s.output_file.filename().string();
     outputs.insert(outputs.end(), {file, file + ".xmf"});
     extra["snapshots"] = s.snapshots;
@@ -506,6 +507,8 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   const auto& name = cl.positional.front();
   if (cl.append && name != "ingest")
     throw Error(ExitCode::Usage, "--append is an option of vigie ingest only", true);
+  if (cl.restart && name != "simulate")
+    throw Error(ExitCode::Usage, "--restart is an option of vigie simulate only", true);
   if (name != "audit" && cl.positional.size() > 1)
     throw Error(ExitCode::Usage, "vigie " + name + ": unexpected argument '" + cl.positional[1] + "'", true);
   if (name == "run") return cmdRun(env, cl);

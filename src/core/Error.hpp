@@ -15,6 +15,7 @@ enum class ExitCode : int {
   Locked = 5,       ///< another run holds output.dir
   AuditFailed = 6,  ///< `vigie audit verify` found a broken chain
   Numerical = 7,    ///< a solver failed or produced non-finite values
+  Interrupted = 8,  ///< stopped by SIGTERM/SIGINT after writing a checkpoint; rerun with --restart to resume
 };
 
 /// An error with the exit code the process should end with.

@@ -1,12 +1,15 @@
 #include "forecast/Simulation.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/Config.hpp"
 #include "core/Error.hpp"
+#include "core/Interrupt.hpp"
 #include "core/Log.hpp"
 #include "core/Reduce.hpp"
 #include "core/Rng.hpp"
@@ -32,6 +35,9 @@ void Simulation::declareOptions(core::OptionSet& options) {
       .add("simulate.perturb", OptionType::List, "",
            "ensemble perturbations key:s (e.g. short2008.eta:0.1): member m > 0 uses value * exp(s z), z "
            "standard normal from the stream (run.seed, m, key index)")
+      .add("simulate.checkpoint_every", OptionType::Int, "0",
+           "write <output.dir>/checkpoint_<model>.h5 every N snapshots (all members counted; 0: only when "
+           "stopped by SIGTERM/SIGINT), from which vigie simulate --restart resumes with an identical result")
       .add("simulate.plot", OptionType::Bool, "true",
            "draw a PNG of the final fields with scripts/plot_field.py (/usr/bin/python3, h5py, matplotlib); "
            "a failure is a warning")
@@ -87,12 +93,50 @@ core::Config Simulation::memberConfig(const core::Config& config, int member, st
   return config.withOverrides(overrides);
 }
 
+namespace {
+
+/// Metadata of output dataset `state` (a state name or "intensity") of model `model`.
+store::FieldMeta outputMeta(const std::string& state, const std::string& model) {
+  return store::FieldMeta{
+      state == "intensity" ? "events/cell/day" : "",
+      state == "intensity" ? "expected events per cell per day" : "state " + state + " of model " + model,
+      0.0};
+}
+
+/// The state or "intensity" an output dataset holds: its name without the member prefix "m<k>.".
+std::string stateOfField(const std::string& field) {
+  if (field.size() > 2 && field[0] == 'm' && field[1] >= '0' && field[1] <= '9') {
+    const auto dot = field.find('.');
+    if (dot != std::string::npos && field.find_first_not_of("0123456789", 1) == dot)
+      return field.substr(dot + 1);
+  }
+  return field;
+}
+
+/// Collective. Whether to resume: --restart, or a scheduler's requeue (SLURM_RESTART_COUNT > 0) that finds a
+/// checkpoint. Rank 0 looks at the file system and tells the others, so that they cannot disagree.
+bool shouldResume(MPI_Comm comm, const std::filesystem::path& checkpoint, bool restart) {
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  int exists = rank == 0 && std::filesystem::exists(checkpoint) ? 1 : 0;
+  VIGIE_CHECK_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  if (restart && exists == 0)
+    throw Error(ExitCode::InputData, "--restart: no checkpoint " + checkpoint.string(), true);
+  if (restart) return true;
+  const char* count = std::getenv("SLURM_RESTART_COUNT");
+  return exists != 0 && count != nullptr && std::atol(count) > 0;
+}
+
+}  // namespace
+
 SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config& config,
-                                  const core::Provenance& provenance, const std::filesystem::path& out) {
+                                  const core::Provenance& provenance, const std::filesystem::path& out,
+                                  bool restart) {
   const auto name = config.getString("simulate.model");
   const double t_end = config.getDouble("simulate.t_end");
   const double every = config.getDouble("simulate.output_every");
   const auto members = config.getInt("simulate.members");
+  const auto checkpoint_every = config.getInt("simulate.checkpoint_every");
   if (!(t_end > 0.0) || !std::isfinite(t_end))
     throw Error(ExitCode::Usage, "simulate.t_end must be a positive number of days", true);
   if (!(every > 0.0) || t_end / every > 100000.0)
@@ -100,22 +144,74 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
                 true);
   if (members < 1 || members > 10000)
     throw Error(ExitCode::Usage, "simulate.members must be in 1..10000", true);
+  if (checkpoint_every < 0)
+    throw Error(ExitCode::Usage, "simulate.checkpoint_every must be >= 0 (0: no periodic checkpoints)", true);
 
   SimulationSummary summary;
   summary.output_file = out / ("simulate_" + name + ".h5");
   summary.members = static_cast<int>(members);
+  const auto checkpoint_path = out / ("checkpoint_" + name + ".h5");
   const auto& box = grid.ownedBox();
   const auto cells = static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj);
   const auto n_out = static_cast<long>(std::floor(t_end / every + 1e-9));
+  const core::StopSignals stop_signals;
   std::vector<double> times;
 
-  auto file = store::FieldFile::create(grid.comm(), summary.output_file, grid.geometry());
+  // Held in an optional so that a stop can close (and so delete) the unfinished output before it throws.
+  std::optional<store::FieldFile> output;
+  output.emplace(store::FieldFile::create(grid.comm(), summary.output_file, grid.geometry()));
+  auto& file = *output;
   writeProvenance(file, provenance);
   file.write2d<std::uint8_t>("mask", box, grid.ownedMask(),
                              store::FieldMeta{"1", "1 where the cell is inside the study area", 0});
   std::vector<double> mean;
+  if (summary.members > 1) mean.assign(static_cast<std::size_t>(n_out + 2) * cells, 0.0);
   std::vector<double> buf(cells);
-  for (int m = 0; m < summary.members; ++m) {
+
+  // Where the run starts: member first_member at snapshot first_snapshot (0: from the model's initial state),
+  // after `recorded` snapshots of all members. A resumed run copies the output so far out of the checkpoint.
+  int first_member = 0;
+  int first_snapshot = 0;
+  std::int64_t recorded = 0;
+  if (shouldResume(grid.comm(), checkpoint_path, restart)) {
+    const auto cp = store::FieldFile::open(grid.comm(), checkpoint_path);
+    const auto geometry = cp.geometry();
+    if (cp.stringAttribute("checkpoint.model") != name ||
+        cp.intAttribute("checkpoint.members") != summary.members ||
+        cp.doubleAttribute("checkpoint.t_end") != t_end ||
+        cp.doubleAttribute("checkpoint.output_every") != every ||
+        cp.intAttribute("checkpoint.seed") != static_cast<std::int64_t>(provenance.seed) ||
+        geometry.nx != grid.geometry().nx || geometry.ny != grid.geometry().ny)
+      throw Error(ExitCode::Usage,
+                  checkpoint_path.string() +
+                      " was written by a run with another model, grid, seed, simulate.t_end, "
+                      "simulate.output_every or simulate.members; remove it or restore those settings",
+                  true);
+    first_member = static_cast<int>(cp.intAttribute("checkpoint.member"));
+    first_snapshot = static_cast<int>(cp.intAttribute("checkpoint.snapshot"));
+    recorded = cp.intAttribute("checkpoint.recorded");
+    times = cp.read1d<double>("checkpoint/times");
+    for (const auto& field : cp.childNames("checkpoint/output")) {
+      int nt = 0;
+      const auto planes = cp.read3d<double>("checkpoint/output/" + field, box, &nt);
+      file.create3dExtendible<double>(field, nt, box, planes, outputMeta(stateOfField(field), name));
+    }
+    if (summary.members > 1) mean = cp.read3d<double>("checkpoint/ensemble_mean_partial", box, nullptr);
+    if (cp.hasField("checkpoint/diagnostic_values")) {
+      const auto labels = cp.readStrings1d("checkpoint/diagnostic_names");
+      const auto values = cp.read1d<double>("checkpoint/diagnostic_values");
+      const auto member_of = cp.read1d<std::int32_t>("checkpoint/diagnostic_members");
+      summary.diagnostics.resize(static_cast<std::size_t>(first_member));
+      for (std::size_t k = 0; k < labels.size(); ++k)
+        summary.diagnostics.at(static_cast<std::size_t>(member_of[k])).emplace_back(labels[k], values[k]);
+    }
+    summary.diagnostics.resize(static_cast<std::size_t>(first_member));
+    VIGIE_LOG_INFO("simulate " << name << ": resuming member " << first_member << " at snapshot "
+                               << first_snapshot << " from " << checkpoint_path.string());
+  }
+
+  bool stopped = false;
+  for (int m = first_member; m < summary.members; ++m) {
     const auto member_config = memberConfig(config, m, provenance.seed);
     const std::uint64_t seed = provenance.seed + static_cast<std::uint64_t>(m) * 0x9E3779B97F4A7C15ULL;
     const models::ModelContext context{grid, member_config, seed};
@@ -134,17 +230,13 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
           model->getState(s, buf);
         }
         const auto field = prefix + s;
-        const store::FieldMeta meta{
-            s == "intensity" ? "events/cell/day" : "",
-            s == "intensity" ? "expected events per cell per day" : "state " + s + " of model " + name, 0.0};
         if (snapshot == 0) {
-          file.create3dExtendible<double>(field, 1, box, buf, meta);
+          file.create3dExtendible<double>(field, 1, box, buf, outputMeta(s, name));
         } else {
           file.extend3d(field, snapshot + 1);
           file.writeSlab3d<double>(field, snapshot, 1, box, buf);
         }
         if (s == "intensity" && summary.members > 1) {
-          if (mean.empty()) mean.assign(static_cast<std::size_t>(n_out + 2) * cells, 0.0);
           for (std::size_t c = 0; c < cells; ++c)
             mean[static_cast<std::size_t>(snapshot) * cells + c] +=
                 buf[c] / static_cast<double>(summary.members);
@@ -153,14 +245,86 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
       if (m == 0) times.push_back(t);
       ++snapshot;
     };
+    // Collective. Writes <out>/checkpoint_<model>.h5 (through a temporary file and a rename, so a crash keeps
+    // the previous one): this member's model state, where the run is, and a copy of the output so far, from
+    // which a restart rebuilds the output file exactly. Copying the output makes each checkpoint cost the
+    // output size so far; in exchange the checkpoint is one self-contained file, valid at any rank count.
+    const auto write_checkpoint = [&]() {
+      auto cp = store::FieldFile::create(grid.comm(), checkpoint_path, grid.geometry());
+      model->saveCheckpoint(cp);
+      cp.setAttribute("checkpoint.model", name);
+      cp.setAttribute("checkpoint.members", static_cast<std::int64_t>(summary.members));
+      cp.setAttribute("checkpoint.t_end", t_end);
+      cp.setAttribute("checkpoint.output_every", every);
+      cp.setAttribute("checkpoint.seed", static_cast<std::int64_t>(provenance.seed));
+      cp.setAttribute("checkpoint.member", static_cast<std::int64_t>(m));
+      cp.setAttribute("checkpoint.snapshot", static_cast<std::int64_t>(snapshot));
+      cp.setAttribute("checkpoint.recorded", recorded);
+      cp.write1d<double>("checkpoint/times", times, store::FieldMeta{"d", "snapshot times so far", 0.0});
+      for (const auto& field : file.fieldNames()) {
+        if (field == "mask") continue;
+        int nt = 0;
+        const auto planes = file.read3d<double>(field, box, &nt);
+        cp.write3d<double>("checkpoint/output/" + field, nt, box, planes,
+                           outputMeta(stateOfField(field), name));
+      }
+      if (summary.members > 1)
+        cp.write3d<double>("checkpoint/ensemble_mean_partial", static_cast<int>(n_out + 2), box, mean,
+                           store::FieldMeta{"events/cell/day", "partial sum of the ensemble mean", 0.0});
+      std::vector<std::string> labels;
+      std::vector<double> values;
+      std::vector<std::int32_t> member_of;
+      for (std::size_t mm = 0; mm < summary.diagnostics.size(); ++mm) {
+        for (const auto& [label, value] : summary.diagnostics[mm]) {
+          labels.push_back(label);
+          values.push_back(value);
+          member_of.push_back(static_cast<std::int32_t>(mm));
+        }
+      }
+      if (!labels.empty()) {
+        cp.writeStrings1d("checkpoint/diagnostic_names", labels);
+        cp.write1d<double>("checkpoint/diagnostic_values", values, store::FieldMeta{});
+        cp.write1d<std::int32_t>("checkpoint/diagnostic_members", member_of, store::FieldMeta{});
+      }
+      cp.commit();
+    };
+    // Collective. After each snapshot: the fault hook, the stop poll (every rank learns of a signal any rank
+    // got) and the periodic checkpoint; returns whether to stop. A stop at the run's last snapshot is
+    // ignored: the run is complete.
+    const auto after_snapshot = [&](bool last) {
+      ++recorded;
+      core::faultPoint("simulate", recorded);
+      const bool stop = core::stopRequested(grid.comm()) && !last;
+      if (stop || (checkpoint_every > 0 && recorded % checkpoint_every == 0 && !last)) write_checkpoint();
+      return stop;
+    };
     double t = 0.0;
-    record(t);
-    for (long k = 1; t < t_end; ++k) {
+    long k = 1;
+    if (m == first_member && first_snapshot > 0) {
+      const auto cp = store::FieldFile::open(grid.comm(), checkpoint_path);
+      model->loadCheckpoint(cp);
+      t = model->time();
+      snapshot = first_snapshot;
+      k = first_snapshot;
+    } else {
+      record(t);
+      stopped = after_snapshot(m + 1 == summary.members && !(t < t_end));
+    }
+    for (; t < t_end && !stopped; ++k) {
       const double t_next = k <= n_out ? std::min(static_cast<double>(k) * every, t_end) : t_end;
       model->advance(t, t_next);
       t = t_next;
       record(t);
       VIGIE_LOG_DEBUG("simulate " << name << " member " << m << ": day " << t << " / " << t_end);
+      stopped = after_snapshot(m + 1 == summary.members && !(t < t_end));
+    }
+    if (stopped) {
+      std::ostringstream what;
+      what << "simulate " << name << ": stopped at snapshot " << snapshot << " of member " << m
+           << " (checkpoint written to " << checkpoint_path.string() << "; rerun with --restart)";
+      VIGIE_LOG_WARN(what.str());
+      output.reset();
+      throw Error(ExitCode::Interrupted, what.str(), true);
     }
     summary.snapshots = snapshot;
     summary.diagnostics.push_back(model->diagnostics());
@@ -178,6 +342,14 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
   file.setAttribute("model", name);
   file.setAttribute("members", static_cast<std::int64_t>(summary.members));
   file.commit();
+  // The run is complete: a checkpoint left behind would make a requeued job resume a finished run.
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(grid.comm(), &rank));
+  if (rank == 0) {
+    std::error_code ignored;
+    std::filesystem::remove(checkpoint_path, ignored);
+    std::filesystem::remove(std::filesystem::path(checkpoint_path.string() + ".xmf"), ignored);
+  }
   return summary;
 }
 

@@ -33,9 +33,10 @@ struct SimulationSummary {
 /// The [simulate] options and the ensemble run.
 class Simulation {
  public:
-  /// Declares simulate.model, simulate.t_end, simulate.output_every, simulate.members, simulate.perturb and
-  /// the sepp simulation's options (simulate.start, simulate.bin, simulate.background_per_day,
-  /// simulate.theta, simulate.omega_per_day, simulate.sigma_m, simulate.sigma_y_m, simulate.params).
+  /// Declares simulate.model, simulate.t_end, simulate.output_every, simulate.members, simulate.perturb,
+  /// simulate.checkpoint_every and the sepp simulation's options (simulate.start, simulate.bin,
+  /// simulate.background_per_day, simulate.theta, simulate.omega_per_day, simulate.sigma_m,
+  /// simulate.sigma_y_m, simulate.params).
   static void declareOptions(core::OptionSet& options);
 
   /// Not collective. Member m's configuration: `config` with each simulate.perturb entry "key:s" replaced by
@@ -46,8 +47,20 @@ class Simulation {
   /// Collective. Runs the ensemble of simulate.model on `grid` and writes <out>/simulate_<model>.h5:
   /// /fields/<state> [nt][ny][nx] for member 0 (m<k>.<state> for member k > 0), /fields/intensity and, with
   /// several members, /fields/ensemble_mean_intensity; attribute times_days.
+  ///
+  /// Checkpoints: every simulate.checkpoint_every snapshots (counted over all members), and when any rank
+  /// receives SIGTERM or SIGINT (polled after each snapshot), it writes <out>/checkpoint_<model>.h5 (atomic
+  /// create + rename): the current member's model state (Model::saveCheckpoint), the member and snapshot
+  /// reached, the finished members' diagnostics, the partial ensemble mean and a copy of the output so far.
+  /// After a signal it then throws Error(Interrupted), logging "stopped at snapshot k of member m". With
+  /// `restart` (or when SLURM_RESTART_COUNT > 0 and the checkpoint exists) it resumes from the checkpoint,
+  /// logging "resuming member m at snapshot k" (0-based; k is the next snapshot to compute), and the output's
+  /// datasets are bit-identical to those of an uninterrupted run, at any rank count. A finished run removes
+  /// the checkpoint. Error(InputData) for `restart` without a checkpoint; Error(Usage) for a checkpoint of
+  /// another model, grid, seed, t_end, output_every or member count.
   static SimulationSummary run(const grid::CityGrid& grid, const core::Config& config,
-                               const core::Provenance& provenance, const std::filesystem::path& out);
+                               const core::Provenance& provenance, const std::filesystem::path& out,
+                               bool restart = false);
 };
 
 }  // namespace vigie::forecast
