@@ -21,11 +21,12 @@ ModelRegistry makeBuiltins() {
         "Short et al. 2008 discrete lattice model: agents walk towards attractive sites, offend with "
         "probability 1 - exp(-A dt), raise B (short2008.* parameters, agents.* initial state)",
         &AgentModel::declareOptions, [](const ModelContext& c) { return std::make_unique<AgentModel>(c); });
-  r.add("short2008",
-        "Short et al. 2008 reaction-diffusion hotspot model: attractiveness B and agents n on the grid, PETSc "
-        "TS (IMEX by default, -short2008_ts_type), intensity n A",
-        &Short2008Model::declareOptions,
-        [](const ModelContext& c) { return std::make_unique<Short2008Model>(c); });
+  r.add(
+      "short2008",
+      "Short et al. 2008 reaction-diffusion hotspot model: attractiveness B and agents n on the grid, PETSc "
+      "TS (IMEX by default, -short2008_ts_type), intensity n A",
+      &Short2008Model::declareOptions,
+      [](const ModelContext& c) { return std::make_unique<Short2008Model>(c); });
   r.add("excitation",
         "self-excitation field: events raise a local rate that decays exponentially and spreads by diffusion",
         &ExcitationModel::declareOptions,
