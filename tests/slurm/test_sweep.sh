@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# End-to-end test of slurm/sweep.sbatch and scripts/collect_sweep on a real single-node Slurm cluster
+# (scripts/slurm_cluster.sh).
+#
+#   tests/slurm/test_sweep.sh VIGIE_EXE SOURCE_DIR
+#
+# 1. A 3-line grid of cheap backtests on inputs/marseille (kde with three bandwidths) submitted as --array=0-2:
+#    every array task must end COMPLETED 0:0 and write task_<k>/backtest.json and sweep_task.txt; collect_sweep
+#    must exit 0 with a CSV of 3 rows whose kde PAI@5% are not all equal.
+# 2. Task 3 of the same 3-line grid (--array=3) must end FAILED with ExitCode 2:0 and name the grid file; then
+#    collect_sweep on a copy of the sweep lacking task 1's backtest.json must list task 1 as missing and exit 1.
+# Needs root, munge and Slurm; their absence is a failure, not a skip, because CI installs them.
+set -euo pipefail
+
+readonly JOB_TIMEOUT_S=150
+
+if (($# != 2)); then
+    echo "usage: $0 VIGIE_EXE SOURCE_DIR" >&2
+    exit 2
+fi
+vigie_exe=$(realpath "$1")
+source_dir=$(realpath "$2")
+collect=${source_dir}/scripts/collect_sweep
+
+fail() {
+    echo "test_sweep: FAIL: $*" >&2
+    exit 1
+}
+
+missing=()
+for bin in munged slurmctld slurmd sbatch scontrol scancel sinfo srun; do
+    command -v "${bin}" >/dev/null 2>&1 || missing+=("${bin}")
+done
+((${#missing[@]} == 0)) || fail "missing executables: ${missing[*]} (apt-get install munge slurm-wlm)"
+((EUID == 0)) || fail "must run as root to start the test cluster"
+[[ -x ${vigie_exe} ]] || fail "${vigie_exe}: not an executable file"
+[[ -x ${collect} ]] || fail "${collect}: not an executable file"
+
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigie-sweep-test.XXXXXX")
+cluster_dir=${work_dir}/cluster
+cluster_script=${source_dir}/scripts/slurm_cluster.sh
+jobs_submitted=()
+
+cleanup() {
+    local status=$? id f
+    if ((status != 0)); then
+        for id in "${jobs_submitted[@]}"; do
+            echo "----- scontrol show job ${id} -----" >&2
+            scontrol show job "${id}" >&2 2>&1 || true
+        done
+        for f in "${work_dir}"/job-*.out "${work_dir}"/job-*.err "${cluster_dir}/log/slurmctld.log" \
+            "${cluster_dir}/log/slurmd.log"; do
+            [[ -f ${f} ]] || continue
+            echo "----- tail of ${f} -----" >&2
+            tail -n 40 "${f}" >&2 || true
+        done
+    fi
+    bash "${cluster_script}" stop "${cluster_dir}" >/dev/null 2>&1 || true
+    if ((status == 0)); then
+        rm -rf "${work_dir}"
+    else
+        echo "test_sweep: kept ${work_dir} for inspection" >&2
+    fi
+    exit "${status}"
+}
+trap cleanup EXIT
+
+# Field NAME of one `scontrol -o show job` line (KEY=VALUE pairs).
+job_field() {
+    tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print substr($0, length(key) + 2); exit }'
+}
+
+# Submit sweep.sbatch as array ARRAY with the grid GRID into SWEEP_DIR; prints the array job id.
+submit_sweep() {
+    local array=$1 grid=$2 sweep_dir=$3 out
+    out=$(sbatch --parsable --array="${array}" --chdir="${source_dir}" --output="${work_dir}/job-%A_%a.out" \
+        --error="${work_dir}/job-%A_%a.err" \
+        --export="ALL,VIGIE_EXE=${vigie_exe},VIGIE_SWEEP_FILE=${grid},VIGIE_SWEEP_DIR=${sweep_dir}" \
+        "${source_dir}/slurm/sweep.sbatch") || fail "sbatch refused the array job"
+    echo "${out%%;*}"
+}
+
+# Poll until every task of array job ID is in a final state and the tasks listed are exactly TASKS (space
+# separated); prints one line per task: "TASK STATE EXITCODE".
+wait_array() {
+    local id=$1 expected=$2 deadline=$((SECONDS + JOB_TIMEOUT_S)) lines line state task done_tasks summary
+    while ((SECONDS < deadline)); do
+        lines=$(scontrol -o show job "${id}") || fail "scontrol lost job ${id}"
+        summary=""
+        done_tasks=()
+        while IFS= read -r line; do
+            [[ -n ${line} ]] || continue
+            state=$(job_field "${line}" JobState)
+            task=$(job_field "${line}" ArrayTaskId)
+            case "${state}" in
+                PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | REQUEUED | RESIZING) continue 2 ;;
+            esac
+            done_tasks+=("${task}")
+            summary+="${task} ${state} $(job_field "${line}" ExitCode)"$'\n'
+        done <<<"${lines}"
+        if [[ $(printf '%s\n' "${done_tasks[@]}" | sort -n | tr '\n' ' ') == "${expected} " ]]; then
+            printf '%s' "${summary}" | sort -n
+            return 0
+        fi
+        sleep 0.5
+    done
+    scancel "${id}" || true
+    fail "array job ${id} not finished after ${JOB_TIMEOUT_S} s"
+}
+
+eval "$(bash "${cluster_script}" start "${cluster_dir}" | grep '^export SLURM_CONF=')"
+[[ -n ${SLURM_CONF:-} ]] || fail "slurm_cluster.sh start printed no SLURM_CONF"
+
+# Cheap backtests: baselines only, no tuning, no offsets, no per-category pass, no plots.
+grid=${work_dir}/grid.txt
+cheap="--backtest.per_category=false --backtest.grid_offsets= --backtest.tune=false --backtest.plots=false"
+cheap+=" --models.enabled="
+cat >"${grid}" <<GRID
+# kde bandwidth sweep on inputs/marseille (test_sweep.sh)
+
+${cheap} --kde.bandwidth_m=200
+   # an indented comment
+${cheap} --kde.bandwidth_m=600
+${cheap} --kde.bandwidth_m=1500
+GRID
+
+# 1 and 2 are submitted together: the node declares 4 CPUs, so two 2-rank tasks run at a time.
+sweep_dir=${work_dir}/sweep
+job=$(submit_sweep 0-2 "${grid}" "${sweep_dir}")
+jobs_submitted+=("${job}")
+bad_job=$(submit_sweep 3 "${grid}" "${work_dir}/sweep-bad")
+jobs_submitted+=("${bad_job}")
+
+summary=$(wait_array "${job}" "0 1 2")
+echo "test_sweep: array job ${job} finished:"$'\n'"${summary}"
+while read -r task state exit_code; do
+    [[ ${state} == COMPLETED && ${exit_code} == 0:0 ]] ||
+        fail "task ${job}_${task}: ${state} ${exit_code}, expected COMPLETED 0:0"
+    [[ -s ${sweep_dir}/task_${task}/backtest.json ]] || fail "task ${task}: no backtest.json"
+    grep -q -- "--kde.bandwidth_m=" "${sweep_dir}/task_${task}/sweep_task.txt" ||
+        fail "task ${task}: sweep_task.txt names no kde.bandwidth_m override"
+done <<<"${summary}"
+grep -q -- "--kde.bandwidth_m=600\$" "${sweep_dir}/task_1/sweep_task.txt" ||
+    fail "task 1 did not take the second task line (sweep_task.txt: $(cat "${sweep_dir}/task_1/sweep_task.txt"))"
+
+csv=${work_dir}/sweep.csv
+"${collect}" "${sweep_dir}" --out "${csv}" || fail "collect_sweep exited $? on a complete sweep"
+/usr/bin/python3 - "${csv}" <<'PY' || fail "collect_sweep's CSV is wrong"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["task"] for r in rows] == ["0", "1", "2"], [r["task"] for r in rows]
+assert all(r["status"] == "ok" for r in rows), rows
+pai = [float(r["kde_pai5"]) for r in rows]
+assert all(p > 0 for p in pai), pai
+assert len(set(pai)) > 1, f"kde PAI@5% identical across bandwidths: {pai}"
+for r in rows:
+    assert r["best_baseline"], r
+    float(r["kde_loglik_per_event"]), float(r[r["best_baseline"] + "_pai5_ratio"])
+    assert float(r[r["best_baseline"] + "_pai5_ratio"]) == 1.0, r
+print("test_sweep: kde PAI@5% per task:", pai)
+PY
+
+summary=$(wait_array "${bad_job}" "3")
+read -r task state exit_code <<<"${summary}"
+[[ ${state} == FAILED && ${exit_code} == 2:0 ]] ||
+    fail "task ${bad_job}_3 beyond the grid: ${state} ${exit_code}, expected FAILED 2:0"
+grep -q "${grid}.*no task 3" "${work_dir}/job-${bad_job}_3.err" ||
+    fail "task 3's error does not name the grid file: $(cat "${work_dir}/job-${bad_job}_3.err")"
+
+# A task whose backtest.json is missing is listed, not dropped, and makes collect_sweep exit 1.
+cp -r "${sweep_dir}" "${work_dir}/sweep-partial"
+rm "${work_dir}/sweep-partial/task_1/backtest.json"
+status=0
+"${collect}" "${work_dir}/sweep-partial" --out "${work_dir}/partial.csv" >/dev/null 2>"${work_dir}/partial.err" ||
+    status=$?
+((status == 1)) || fail "collect_sweep exited ${status} with task 1 missing, expected 1"
+grep -q "task 1: missing" "${work_dir}/partial.err" || fail "collect_sweep did not name task 1 as missing"
+grep -q '^1,.*,missing,' "${work_dir}/partial.csv" || fail "partial.csv has no missing row for task 1"
+
+echo "test_sweep: PASS (3 tasks COMPLETED 0:0, collected; task beyond the grid FAILED 2:0; missing task reported)"
