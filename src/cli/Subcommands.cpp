@@ -221,23 +221,23 @@ std::string caseName(const core::Config& config) {
   return folder.empty() ? f.stem().string() : folder;
 }
 
-/// Rank 0 only. Runs scripts/backtest_plots.py on backtest.json; the plots are a convenience for readers, so
-/// a missing Python or matplotlib is a warning, never a failed backtest.
-bool drawBacktestPlots(const std::filesystem::path& json) {
+/// Rank 0 only. Runs `/usr/bin/python3 scripts/<script> <file>` (both quoted for the shell). Plots are a
+/// convenience for readers, so a missing Python or matplotlib is a warning naming `what`, never a failure.
+bool runPlotScript(const std::string& script, const std::filesystem::path& file, const std::string& what) {
   const auto quote = [](const std::string& text) {
     std::string q = "'";
     for (const char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return q + "'";
   };
-  const std::string script = std::string(VIGIE_SCRIPTS_DIR) + "/backtest_plots.py";
-  const std::string command = "/usr/bin/python3 " + quote(script) + " " + quote(json.string()) + " >&2";
+  const std::string command = "/usr/bin/python3 " + quote(std::string(VIGIE_SCRIPTS_DIR) + "/" + script) +
+                              " " + quote(file.string()) + " >&2";
   const int status = std::system(command.c_str());
   if (status != 0) {
-    VIGIE_LOG_WARN("backtest: the plots were not drawn (" << command << " exited with status " << status
-                                                          << "); backtest.json and backtest.md are complete");
+    VIGIE_LOG_WARN(what << " not drawn (" << command << " exited with status " << status
+                        << "); the other outputs are complete");
     return false;
   }
-  VIGIE_LOG_INFO("backtest: plots drawn into " << json.parent_path().string());
+  VIGIE_LOG_INFO(what << " drawn into " << file.parent_path().string());
   return true;
 }
 
@@ -355,10 +355,7 @@ int cmdSimulate(const core::Environment& env, const CommandLine& cl) {
     VIGIE_LOG_INFO("simulate " << model << ": wrote " << s.output_file.string() << " (" << s.snapshots
                                << " snapshots x " << s.members << " member(s))");
     if (config.getBool("simulate.plot") && env.rank() == 0) {
-      const std::string script = std::string(VIGIE_SCRIPTS_DIR) + "/plot_field.py";
-      const std::string command = "/usr/bin/python3 '" + script + "' '" + s.output_file.string() + "' >&2";
-      if (std::system(command.c_str()) != 0)
-        VIGIE_LOG_WARN("simulate: the PNG of the final field was not drawn (" << command << " failed)");
+      runPlotScript("plot_field.py", s.output_file, "simulate: the PNG of the final field");
     }
     core::TimerRegistry::instance().report(env.comm());
     for (std::size_t m = 0; m < s.diagnostics.size(); ++m) {
@@ -418,7 +415,9 @@ int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
     if (env.rank() == 0) {
       writeAtomically(session.out(), "backtest.json", doc.dump(2) + "\n");
       writeAtomically(session.out(), "backtest.md", verify::Backtest::markdown(doc));
-      plotted = config.getBool("backtest.plots") && drawBacktestPlots(session.out().file("backtest.json"));
+      plotted =
+          config.getBool("backtest.plots") &&
+          runPlotScript("backtest_plots.py", session.out().file("backtest.json"), "backtest: the plots");
     }
     outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
     // Every rank lists the same outputs: rank 0 tells the others whether the plots exist.
