@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "core/Config.hpp"
@@ -214,6 +215,7 @@ BacktestSettings BacktestSettings::fromConfig(const core::Config& config, const 
       throw Error(ExitCode::Usage, "models.enabled lists '" + m + "' twice", true);
     s.models.push_back(m);
   }
+  s.enabled_models = s.models.size();
   for (const auto& b : Backtest::baselines()) {
     if (std::find(s.models.begin(), s.models.end(), b) == s.models.end()) s.models.push_back(b);
   }
@@ -364,12 +366,296 @@ void Backtest::replay(const grid::CityGrid& grid, const core::Config& config, st
 
 namespace {
 
+/// Most steps of fitStack.
+constexpr int kStackMaxSteps = 500;
+/// Relative duality gap at which fitStack stops.
+constexpr double kStackTolerance = 1e-12;
+
+/// The stacking objective, its gradient and (when `hessian`) its Hessian at `w`, summed over the windows of
+/// `d` but `skip` in window then cell order (so the same data give the same bits on any rank).
+struct StackEval {
+  double f = 0.0;
+  std::vector<double> g;  ///< K
+  std::vector<double> h;  ///< K x K, row-major; empty unless asked for
+};
+
+void evalStack(const StackData& d, std::span<const double> w, std::size_t skip, bool hessian, StackEval& e) {
+  const std::size_t k_models = d.models;
+  e.f = 0.0;
+  e.g.assign(k_models, 0.0);
+  e.h.assign(hessian ? k_models * k_models : 0, 0.0);
+  for (std::size_t win = 0; win < d.windows(); ++win) {
+    if (win == skip) continue;
+    for (std::size_t c = d.offsets[win]; c < d.offsets[win + 1]; ++c) {
+      const double* lambda = d.lambda.data() + c * k_models;
+      double b = 0.0;
+      for (std::size_t k = 0; k < k_models; ++k) b += w[k] * lambda[k];
+      const double n = d.counts[c];
+      e.f += n * std::log(b);
+      const double r = n / b;
+      for (std::size_t k = 0; k < k_models; ++k) e.g[k] += r * lambda[k];
+      if (hessian) {
+        const double s = r / b;
+        for (std::size_t j = 0; j < k_models; ++j) {
+          for (std::size_t k = j; k < k_models; ++k) e.h[j * k_models + k] -= s * lambda[j] * lambda[k];
+        }
+      }
+    }
+    const double* total = d.totals.data() + win * k_models;
+    for (std::size_t k = 0; k < k_models; ++k) {
+      e.f -= w[k] * total[k];
+      e.g[k] -= total[k];
+    }
+  }
+  if (hessian) {
+    for (std::size_t j = 0; j < k_models; ++j) {
+      for (std::size_t k = 0; k < j; ++k) e.h[j * k_models + k] = e.h[k * k_models + j];
+    }
+  }
+}
+
+double dot(std::span<const double> a, std::span<const double> b) {
+  double s = 0.0;
+  for (std::size_t k = 0; k < a.size(); ++k) s += a[k] * b[k];
+  return s;
+}
+
+/// Newton direction on the free weights (sum of the direction 0): the free weight with the largest value
+/// is eliminated, and the reduced negative Hessian solved by Cholesky. False when fewer than 2 weights are
+/// free or the reduced Hessian is not safely negative definite (two models alike at every cell with events).
+bool newtonDirection(const StackEval& e, const std::vector<bool>& free, std::span<const double> w,
+                     std::vector<double>& dir) {
+  const std::size_t k_models = w.size();
+  std::vector<std::size_t> f;
+  std::size_t ref = k_models;
+  for (std::size_t k = 0; k < k_models; ++k) {
+    if (!free[k]) continue;
+    if (ref == k_models || w[k] > w[ref]) ref = k;
+    f.push_back(k);
+  }
+  if (f.size() < 2) return false;
+  std::vector<std::size_t> rest;
+  for (const auto k : f) {
+    if (k != ref) rest.push_back(k);
+  }
+  const std::size_t m = rest.size();
+  const auto h = [&](std::size_t a, std::size_t b) { return e.h[a * k_models + b]; };
+  // A = -(Z^T H Z), Z's columns e_a - e_ref; right-hand side the reduced gradient.
+  std::vector<double> a(m * m);
+  std::vector<double> y(m);
+  double largest = 0.0;
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < m; ++j) {
+      a[i * m + j] = -(h(rest[i], rest[j]) - h(rest[i], ref) - h(ref, rest[j]) + h(ref, ref));
+    }
+    largest = std::max(largest, a[i * m + i]);
+    y[i] = e.g[rest[i]] - e.g[ref];
+  }
+  if (!(largest > 0.0) || !std::isfinite(largest)) return false;
+  // In-place Cholesky A = L L^T (lower triangle).
+  for (std::size_t j = 0; j < m; ++j) {
+    double d = a[j * m + j];
+    for (std::size_t k = 0; k < j; ++k) d -= a[j * m + k] * a[j * m + k];
+    if (!(d > 1e-14 * largest)) return false;
+    const double l = std::sqrt(d);
+    a[j * m + j] = l;
+    for (std::size_t i = j + 1; i < m; ++i) {
+      double s = a[i * m + j];
+      for (std::size_t k = 0; k < j; ++k) s -= a[i * m + k] * a[j * m + k];
+      a[i * m + j] = s / l;
+    }
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t k = 0; k < i; ++k) y[i] -= a[i * m + k] * y[k];
+    y[i] /= a[i * m + i];
+  }
+  for (std::size_t i = m; i-- > 0;) {
+    for (std::size_t k = i + 1; k < m; ++k) y[i] -= a[k * m + i] * y[k];
+    y[i] /= a[i * m + i];
+  }
+  std::fill(dir.begin(), dir.end(), 0.0);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < m; ++i) {
+    if (!std::isfinite(y[i])) return false;
+    dir[rest[i]] = y[i];
+    sum += y[i];
+  }
+  dir[ref] = -sum;
+  return true;
+}
+
+/// Step along `dir` in (0, a_hi]: a_hi when the directional derivative is still >= 0 there, else a point of
+/// [0, a_hi] where it is >= 0 (so the objective has not decreased, the objective being concave) and at most
+/// half its value at 0, found by Illinois regula falsi. 0 when no such point is representable.
+double lineSearch(const StackData& d, std::span<const double> w, std::span<const double> dir,
+                  std::size_t skip, double slope0, double a_hi, StackEval& trial) {
+  std::vector<double> x(w.size());
+  const auto slope = [&](double a) {
+    for (std::size_t k = 0; k < w.size(); ++k) x[k] = std::max(0.0, w[k] + a * dir[k]);
+    evalStack(d, x, skip, false, trial);
+    return dot(trial.g, dir);
+  };
+  double d_hi = slope(a_hi);
+  if (d_hi >= 0.0) return a_hi;
+  double lo = 0.0;
+  double d_lo = slope0;
+  double hi = a_hi;
+  int side = 0;
+  for (int it = 0; it < 100; ++it) {
+    double a = lo - d_lo * (hi - lo) / (d_hi - d_lo);
+    if (!(a > lo && a < hi)) a = 0.5 * (lo + hi);
+    if (!(a > lo && a < hi)) break;
+    const double da = slope(a);
+    if (da >= 0.0) {
+      lo = a;
+      d_lo = da;
+      if (da <= 0.5 * slope0) break;
+      if (side == 1) d_hi *= 0.5;
+      side = 1;
+    } else {
+      hi = a;
+      d_hi = da;
+      if (side == -1) d_lo *= 0.5;
+      side = -1;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
+void StackData::addWindow(const std::vector<std::span<const double>>& forecasts,
+                          std::span<const std::int64_t> observed, std::span<const std::uint8_t> mask,
+                          double epsilon) {
+  if (forecasts.size() != models || models == 0)
+    throw Error(ExitCode::Internal, "StackData::addWindow: " + std::to_string(forecasts.size()) +
+                                        " forecasts for " + std::to_string(models) + " models");
+  for (const auto& f : forecasts) {
+    if (f.size() != mask.size() || observed.size() != mask.size())
+      throw Error(ExitCode::Internal, "StackData::addWindow: forecast, counts and mask differ in size");
+  }
+  const std::size_t first_total = totals.size();
+  totals.resize(first_total + models, 0.0);
+  for (std::size_t c = 0; c < mask.size(); ++c) {
+    if (mask[c] == 0) continue;
+    for (std::size_t k = 0; k < models; ++k) totals[first_total + k] += forecasts[k][c];
+    if (observed[c] <= 0) continue;
+    counts.push_back(static_cast<double>(observed[c]));
+    for (std::size_t k = 0; k < models; ++k) lambda.push_back(std::max(forecasts[k][c], epsilon));
+  }
+  offsets.push_back(counts.size());
+}
+
+double Backtest::stackObjective(const StackData& data, std::span<const double> weights, std::size_t skip) {
+  if (weights.size() != data.models)
+    throw Error(ExitCode::Internal, "Backtest::stackObjective: weights and models differ in number");
+  StackEval e;
+  evalStack(data, weights, skip, false, e);
+  return e.f;
+}
+
+StackFit Backtest::fitStack(const StackData& data, std::size_t skip) {
+  const std::size_t k_models = data.models;
+  if (k_models == 0 || data.offsets.empty() || data.totals.size() != data.windows() * k_models ||
+      data.counts.size() != data.offsets.back() || data.lambda.size() != data.counts.size() * k_models)
+    throw Error(ExitCode::Internal, "Backtest::fitStack: inconsistent stacking data");
+  double events = 0.0;
+  std::vector<double> sums(k_models, 0.0);
+  for (std::size_t win = 0; win < data.windows(); ++win) {
+    if (win == skip) continue;
+    for (std::size_t c = data.offsets[win]; c < data.offsets[win + 1]; ++c) events += data.counts[c];
+    for (std::size_t k = 0; k < k_models; ++k) sums[k] += data.totals[win * k_models + k];
+  }
+  const double tolerance = kStackTolerance * (1.0 + events + *std::max_element(sums.begin(), sums.end()));
+
+  StackFit fit;
+  auto& w = fit.weights;
+  w.assign(k_models, 1.0 / static_cast<double>(k_models));
+  std::vector<bool> free(k_models, true);
+  std::vector<double> dir(k_models, 0.0);
+  StackEval e;
+  StackEval trial;
+  for (int step = 0;; ++step) {
+    evalStack(data, w, skip, true, e);
+    const double mean = dot(w, e.g);
+    const auto best = static_cast<std::size_t>(std::max_element(e.g.begin(), e.g.end()) - e.g.begin());
+    fit.objective = e.f;
+    fit.gap = std::max(0.0, e.g[best] - mean);
+    fit.iterations = step;
+    if (fit.gap <= tolerance) {
+      fit.converged = true;
+      break;
+    }
+    if (step == kStackMaxSteps) break;
+    // A weight at 0 whose gradient beats the weighted mean may grow: let Newton move it.
+    for (std::size_t k = 0; k < k_models; ++k) {
+      if (!free[k] && e.g[k] > mean) free[k] = true;
+    }
+    const auto frankWolfe = [&] {
+      for (std::size_t k = 0; k < k_models; ++k) dir[k] = (k == best ? 1.0 : 0.0) - w[k];
+    };
+    const auto bound = [&](std::size_t& blocker) {
+      double a = std::numeric_limits<double>::infinity();
+      blocker = k_models;
+      for (std::size_t k = 0; k < k_models; ++k) {
+        if (dir[k] < 0.0 && w[k] / -dir[k] < a) {
+          a = w[k] / -dir[k];
+          blocker = k;
+        }
+      }
+      return a;
+    };
+    std::size_t blocker = k_models;
+    bool newton = newtonDirection(e, free, w, dir);
+    double slope = newton ? dot(e.g, dir) : 0.0;
+    double a_max = newton ? bound(blocker) : 0.0;
+    double a = 0.0;
+    if (newton && slope > 0.0 && a_max > 0.0)
+      a = lineSearch(data, w, dir, skip, slope, std::min(1.0, a_max), trial);
+    if (!(a > 0.0)) {
+      newton = false;
+      frankWolfe();
+      slope = dot(e.g, dir);
+      a_max = bound(blocker);
+      if (slope > 0.0) a = lineSearch(data, w, dir, skip, slope, std::min(1.0, a_max), trial);
+    }
+    // No representable step increases the objective: stop with the gap reached.
+    if (!(a > 0.0)) break;
+    for (std::size_t k = 0; k < k_models; ++k) w[k] = std::max(0.0, w[k] + a * dir[k]);
+    if (a == a_max && blocker < k_models) w[blocker] = 0.0;
+    if (!newton && a == 1.0) {
+      for (std::size_t k = 0; k < k_models; ++k) w[k] = k == best ? 1.0 : 0.0;
+    }
+    double sum = 0.0;
+    for (const double v : w) sum += v;
+    for (std::size_t k = 0; k < k_models; ++k) {
+      w[k] /= sum;
+      free[k] = w[k] > 0.0;
+    }
+  }
+  return fit;
+}
+
+namespace {
+
+/// What scoreAll keeps of this rank's windows for stacking.
+struct Kept {
+  std::vector<std::size_t> models;                          ///< indices into settings.models to keep
+  std::size_t first = 0;                                    ///< global index of this rank's first window
+  std::vector<std::uint8_t> mask;                           ///< the grid's mask (whole grid)
+  std::vector<std::vector<std::int64_t>> observed;          ///< [own window][cell] events
+  std::vector<std::vector<std::vector<double>>> forecasts;  ///< [kept model][own window][cell]
+};
+
 /// Collective over `comm`. Replays and scores every model on this rank's share of `starts` and gathers the
-/// scores on rank 0 as scores[model][window] (empty on the other ranks).
+/// scores on every rank as scores[model][window]. With `keep`, also keeps this rank's observed counts and
+/// the forecasts of the models keep->models (whole grid per window: memory of kept models x own windows x
+/// cells doubles).
 std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridSpec& spec,
                                                 const core::Config& config, const BacktestSettings& settings,
                                                 const ObservedSeries& series,
-                                                const std::vector<std::int64_t>& starts) {
+                                                const std::vector<std::int64_t>& starts,
+                                                Kept* keep = nullptr) {
   int rank = 0;
   int size = 1;
   VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -406,6 +692,15 @@ std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridS
     }
   }
   std::vector<double> local(mine.size() * n_models * rec, 0.0);
+  std::vector<std::size_t> slot(n_models, n_models);
+  if (keep != nullptr) {
+    keep->first = static_cast<std::size_t>(w0);
+    keep->forecasts.assign(keep->models.size(), {});
+    for (std::size_t j = 0; j < keep->models.size(); ++j) {
+      slot.at(keep->models[j]) = j;
+      keep->forecasts[j].resize(mine.size());
+    }
+  }
   for (std::size_t m = 0; m < n_models; ++m) {
     const auto model_config = m < settings.model_overrides.size() && !settings.model_overrides[m].empty()
                                   ? config.withOverrides(settings.model_overrides[m])
@@ -420,7 +715,13 @@ std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridS
                        encode(s, packed);
                        std::copy(packed.begin(), packed.end(),
                                  local.begin() + static_cast<std::ptrdiff_t>((k * n_models + m) * rec));
+                       if (slot[m] < n_models)
+                         keep->forecasts[slot[m]][k].assign(forecast.begin(), forecast.end());
                      });
+  }
+  if (keep != nullptr) {
+    keep->observed = std::move(observed);
+    keep->mask.assign(mask.begin(), mask.end());
   }
 
   std::vector<int> counts(static_cast<std::size_t>(size));
@@ -432,20 +733,231 @@ std::vector<std::vector<WindowScores>> scoreAll(MPI_Comm comm, const grid::GridS
         static_cast<int>((b - a) * static_cast<std::int64_t>(n_models * rec));
     displs[static_cast<std::size_t>(r)] = static_cast<int>(a * static_cast<std::int64_t>(n_models * rec));
   }
-  std::vector<double> all(rank == 0 ? static_cast<std::size_t>(n_windows) * n_models * rec : 0);
-  VIGIE_CHECK_MPI(MPI_Gatherv(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
-                              counts.data(), displs.data(), MPI_DOUBLE, 0, comm));
+  // Every rank gets every score (a few hundred doubles per window and model), so every rank can pick the
+  // best baseline that stacking needs.
+  std::vector<double> all(static_cast<std::size_t>(n_windows) * n_models * rec);
+  VIGIE_CHECK_MPI(MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
+                                 counts.data(), displs.data(), MPI_DOUBLE, comm));
 
-  std::vector<std::vector<WindowScores>> scores(rank == 0 ? n_models : 0);
-  if (rank == 0) {
-    for (std::int64_t w = 0; w < n_windows; ++w) {
-      for (std::size_t m = 0; m < n_models; ++m) {
-        scores[m].push_back(decode(all.data() + (static_cast<std::size_t>(w) * n_models + m) * rec,
-                                   coverages.size(), settings.reliability_bins));
-      }
+  std::vector<std::vector<WindowScores>> scores(n_models);
+  for (std::int64_t w = 0; w < n_windows; ++w) {
+    for (std::size_t m = 0; m < n_models; ++m) {
+      scores[m].push_back(decode(all.data() + (static_cast<std::size_t>(w) * n_models + m) * rec,
+                                 coverages.size(), settings.reliability_bins));
     }
   }
   return scores;
+}
+
+/// The best baseline: highest pooled PAI@5% (coverage index k5); ties go to the first in baselines() order.
+std::size_t bestBaseline(const BacktestSettings& settings, const std::vector<PooledScores>& pooled,
+                         std::size_t k5) {
+  const auto n_models = settings.models.size();
+  std::size_t best = n_models;
+  for (const auto& b : Backtest::baselines()) {
+    const auto m = static_cast<std::size_t>(std::find(settings.models.begin(), settings.models.end(), b) -
+                                            settings.models.begin());
+    if (m == n_models) continue;
+    if (best == n_models || pooled[m].at[k5].pai > pooled[best].at[k5].pai) best = m;
+  }
+  return best;
+}
+
+/// Indices into settings.models of the models stacking may use, known before any score: models.enabled
+/// when it lists 2 or more, else every model (models.enabled and the baselines: the best baseline is
+/// only known once every window is scored).
+std::vector<std::size_t> stackCandidates(const BacktestSettings& settings) {
+  const auto enabled = std::min(settings.enabled_models, settings.models.size());
+  std::vector<std::size_t> out;
+  for (std::size_t m = 0; m < (enabled >= 2 ? enabled : settings.models.size()); ++m) out.push_back(m);
+  return out;
+}
+
+/// The stacked models: models.enabled, plus the best baseline when models.enabled has fewer than 2.
+std::vector<std::size_t> stackedModels(const BacktestSettings& settings, std::size_t best) {
+  const auto enabled = std::min(settings.enabled_models, settings.models.size());
+  std::vector<std::size_t> out;
+  for (std::size_t m = 0; m < enabled; ++m) out.push_back(m);
+  if (enabled < 2 && best < settings.models.size() && std::find(out.begin(), out.end(), best) == out.end())
+    out.push_back(best);
+  return out;
+}
+
+/// Collective over `comm`. Every rank's windows of `mine` (contiguous, in rank order) on every rank.
+StackData allgatherStack(MPI_Comm comm, const StackData& mine) {
+  const std::size_t k_models = mine.models;
+  std::vector<double> packed;
+  for (std::size_t w = 0; w < mine.windows(); ++w) {
+    const auto first = mine.offsets[w];
+    const auto last = mine.offsets[w + 1];
+    packed.push_back(packInt(static_cast<std::int64_t>(last - first)));
+    packed.insert(packed.end(), mine.totals.begin() + static_cast<std::ptrdiff_t>(w * k_models),
+                  mine.totals.begin() + static_cast<std::ptrdiff_t>((w + 1) * k_models));
+    for (std::size_t c = first; c < last; ++c) {
+      packed.push_back(mine.counts[c]);
+      packed.insert(packed.end(), mine.lambda.begin() + static_cast<std::ptrdiff_t>(c * k_models),
+                    mine.lambda.begin() + static_cast<std::ptrdiff_t>((c + 1) * k_models));
+    }
+  }
+  int size = 1;
+  VIGIE_CHECK_MPI(MPI_Comm_size(comm, &size));
+  auto n = static_cast<long long>(packed.size());
+  std::vector<long long> sizes(static_cast<std::size_t>(size));
+  VIGIE_CHECK_MPI(MPI_Allgather(&n, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, comm));
+  std::vector<int> counts(sizes.size());
+  std::vector<int> displs(sizes.size());
+  long long total = 0;
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    if (total + sizes[r] > std::numeric_limits<int>::max())
+      throw Error(ExitCode::Internal, "backtest stacking: more than 2^31 values to gather", true);
+    counts[r] = static_cast<int>(sizes[r]);
+    displs[r] = static_cast<int>(total);
+    total += sizes[r];
+  }
+  std::vector<double> all(static_cast<std::size_t>(total));
+  VIGIE_CHECK_MPI(MPI_Allgatherv(packed.data(), static_cast<int>(packed.size()), MPI_DOUBLE, all.data(),
+                                 counts.data(), displs.data(), MPI_DOUBLE, comm));
+  StackData out;
+  out.models = k_models;
+  std::size_t p = 0;
+  while (p < all.size()) {
+    const auto cells = static_cast<std::size_t>(unpackInt(all[p++]));
+    out.totals.insert(out.totals.end(), all.begin() + static_cast<std::ptrdiff_t>(p),
+                      all.begin() + static_cast<std::ptrdiff_t>(p + k_models));
+    p += k_models;
+    for (std::size_t c = 0; c < cells; ++c) {
+      out.counts.push_back(all[p++]);
+      out.lambda.insert(out.lambda.end(), all.begin() + static_cast<std::ptrdiff_t>(p),
+                        all.begin() + static_cast<std::ptrdiff_t>(p + k_models));
+      p += k_models;
+    }
+    out.offsets.push_back(out.counts.size());
+  }
+  return out;
+}
+
+/// Stacking's results on rank 0 (fit and models on every rank).
+struct Stacking {
+  std::vector<std::size_t> models;               ///< indices into settings.models
+  StackFit fit;                                  ///< weights fitted on every window
+  std::vector<WindowScores> blend;               ///< per window: the blend with fit's weights
+  std::vector<WindowScores> loo;                 ///< per window: the blend with the other windows' weights
+  std::vector<std::vector<double>> loo_weights;  ///< per window
+  bool converged = true;                         ///< every fit reached its tolerance
+};
+
+/// Collective over `comm`. Fits the stacking weights on every window and, for each of this rank's windows,
+/// on the other windows; scores both blends with scoreWindow and gathers them on rank 0 in window order.
+Stacking stack(MPI_Comm comm, const BacktestSettings& settings, std::vector<std::size_t> models,
+               const Kept& kept, std::int64_t n_windows) {
+  core::ScopedTimer timer("backtest stacking");
+  int rank = 0;
+  int size = 1;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  VIGIE_CHECK_MPI(MPI_Comm_size(comm, &size));
+  Stacking out;
+  out.models = std::move(models);
+  const std::size_t k_models = out.models.size();
+  std::vector<std::size_t> slot;
+  for (const auto m : out.models) {
+    const auto it = std::find(kept.models.begin(), kept.models.end(), m);
+    if (it == kept.models.end())
+      throw Error(ExitCode::Internal, "backtest stacking: a stacked model's forecasts were not kept");
+    slot.push_back(static_cast<std::size_t>(it - kept.models.begin()));
+  }
+  const std::size_t own = kept.observed.size();
+  StackData local;
+  local.models = k_models;
+  for (std::size_t k = 0; k < own; ++k) {
+    std::vector<std::span<const double>> forecasts;
+    for (const auto j : slot) forecasts.emplace_back(kept.forecasts[j][k]);
+    local.addWindow(forecasts, kept.observed[k], kept.mask, settings.epsilon);
+  }
+  const auto data = allgatherStack(comm, local);
+  if (static_cast<std::int64_t>(data.windows()) != n_windows)
+    throw Error(ExitCode::Internal, "backtest stacking: gathered windows differ from the backtest's", true);
+  out.fit = Backtest::fitStack(data);
+
+  std::vector<double> coverages;
+  for (const double p : settings.coverages_percent) coverages.push_back(p / 100.0);
+  const auto rec = recordSize(coverages.size(), settings.reliability_bins);
+  const auto rec2 = 2 * rec + k_models;
+  std::vector<double> local_records;
+  std::vector<double> blend(kept.mask.size());
+  int converged = out.fit.converged ? 1 : 0;
+  for (std::size_t k = 0; k < own; ++k) {
+    const auto loo = Backtest::fitStack(data, kept.first + k);
+    if (!loo.converged) converged = 0;
+    const std::vector<double>& fitted = out.fit.weights;
+    for (const auto* weights : {&fitted, &loo.weights}) {
+      std::fill(blend.begin(), blend.end(), 0.0);
+      for (std::size_t j = 0; j < k_models; ++j) {
+        const auto& f = kept.forecasts[slot[j]][k];
+        for (std::size_t c = 0; c < blend.size(); ++c) blend[c] += (*weights)[j] * f[c];
+      }
+      encode(scoreWindow(blend, kept.observed[k], kept.mask, coverages, settings.epsilon,
+                         settings.reliability_bins),
+             local_records);
+    }
+    local_records.insert(local_records.end(), loo.weights.begin(), loo.weights.end());
+  }
+  std::vector<int> counts(static_cast<std::size_t>(size));
+  std::vector<int> displs(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    const std::int64_t a = r * n_windows / size;
+    const std::int64_t b = (r + 1) * n_windows / size;
+    counts[static_cast<std::size_t>(r)] = static_cast<int>((b - a) * static_cast<std::int64_t>(rec2));
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(a * static_cast<std::int64_t>(rec2));
+  }
+  if (counts[static_cast<std::size_t>(rank)] != static_cast<int>(local_records.size()))
+    throw Error(ExitCode::Internal, "backtest stacking: this rank's windows differ from scoreAll's", true);
+  std::vector<double> all(rank == 0 ? static_cast<std::size_t>(n_windows) * rec2 : 0);
+  VIGIE_CHECK_MPI(MPI_Gatherv(local_records.data(), static_cast<int>(local_records.size()), MPI_DOUBLE,
+                              all.data(), counts.data(), displs.data(), MPI_DOUBLE, 0, comm));
+  int all_converged = 0;
+  VIGIE_CHECK_MPI(MPI_Allreduce(&converged, &all_converged, 1, MPI_INT, MPI_MIN, comm));
+  out.converged = all_converged != 0;
+  if (rank == 0) {
+    for (std::int64_t w = 0; w < n_windows; ++w) {
+      const double* p = all.data() + static_cast<std::size_t>(w) * rec2;
+      out.blend.push_back(decode(p, coverages.size(), settings.reliability_bins));
+      out.loo.push_back(decode(p + rec, coverages.size(), settings.reliability_bins));
+      out.loo_weights.emplace_back(p + 2 * rec, p + 2 * rec + k_models);
+    }
+  }
+  return out;
+}
+
+/// backtest.json's "stacking" (rank 0).
+nlohmann::json stackingJson(const Stacking& st, const BacktestSettings& settings,
+                            const std::vector<PooledScores>& pooled) {
+  nlohmann::json j;
+  j["models"] = nlohmann::json::array();
+  j["weights"] = nlohmann::json::object();
+  j["log_likelihood_per_event"] = nlohmann::json::object();
+  j["log_likelihood_per_event"]["blend"] = pool(st.blend).ll.per_event();
+  for (std::size_t k = 0; k < st.models.size(); ++k) {
+    const auto& name = settings.models[st.models[k]];
+    j["models"].push_back(name);
+    j["weights"][name] = st.fit.weights[k];
+    j["log_likelihood_per_event"][name] = pooled[st.models[k]].ll.per_event();
+  }
+  j["method"] =
+      "weights >= 0 summing to 1 maximise the Poisson log-likelihood of the blend sum_k w_k forecast_k "
+      "summed over every scored window (each forecast floored at epsilon where events occurred; active-set "
+      "Newton steps to a duality gap of 1e-12 (1 + events + largest model total)); blend_loo scores each "
+      "window with weights fitted the same way on the other windows";
+  j["objective"] = st.fit.objective;
+  j["duality_gap"] = st.fit.gap;
+  j["converged"] = st.converged;
+  j["blend_loo"] = pooledScoresJson(pool(st.loo), settings.coverages_percent);
+  j["weights_per_window_loo"] = nlohmann::json::array();
+  for (const auto& w : st.loo_weights) {
+    nlohmann::json entry = nlohmann::json::object();
+    for (std::size_t k = 0; k < st.models.size(); ++k) entry[settings.models[st.models[k]]] = w[k];
+    j["weights_per_window_loo"].push_back(entry);
+  }
+  return j;
 }
 
 /// Collective over `comm`. Rank 0's `text` (a JSON document) parsed on every rank.
@@ -467,23 +979,21 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
   const auto starts = windowStarts(series, settings);
   const auto n_windows = static_cast<std::int64_t>(starts.size());
   const auto n_models = settings.models.size();
-  const auto scores = scoreAll(comm, spec, config, settings, series, starts);
+  Kept kept;
+  kept.models = stackCandidates(settings);
+  const auto scores = scoreAll(comm, spec, config, settings, series, starts, &kept);
+  const auto k5 = static_cast<std::size_t>(
+      std::find(settings.coverages_percent.begin(), settings.coverages_percent.end(), 5.0) -
+      settings.coverages_percent.begin());
+  // Every rank pools (the same scores in the same order): stacking needs the best baseline everywhere.
+  std::vector<PooledScores> pooled;
+  for (const auto& s : scores) pooled.push_back(pool(s));
+  const std::size_t best = bestBaseline(settings, pooled, k5);
+  if (best == n_models) throw Error(ExitCode::Internal, "backtest: no baseline among the models", true);
+  const auto stacking = stack(comm, settings, stackedModels(settings, best), kept, n_windows);
+  kept = Kept{};
   std::string text;
   if (rank == 0) {
-    const auto k5 = static_cast<std::size_t>(
-        std::find(settings.coverages_percent.begin(), settings.coverages_percent.end(), 5.0) -
-        settings.coverages_percent.begin());
-    std::vector<PooledScores> pooled;
-    for (const auto& s : scores) pooled.push_back(pool(s));
-
-    // The best baseline: highest pooled PAI@5%; ties go to the first in baselines() order.
-    std::size_t best = n_models;
-    for (const auto& b : baselines()) {
-      const auto m = static_cast<std::size_t>(std::find(settings.models.begin(), settings.models.end(), b) -
-                                              settings.models.begin());
-      if (best == n_models || pooled[m].at[k5].pai > pooled[best].at[k5].pai) best = m;
-    }
-
     nlohmann::json doc;
     doc["schema_version"] = 1;
     doc["case"] = settings.case_name;
@@ -544,6 +1054,7 @@ nlohmann::json Backtest::run(MPI_Comm comm, const grid::GridSpec& spec, const co
       per_window.push_back(entry);
     }
     doc["per_window"] = per_window;
+    doc["stacking"] = stackingJson(stacking, settings, pooled);
     requireFinite(doc, "");
     text = doc.dump();
   }
@@ -840,6 +1351,42 @@ std::string Backtest::markdown(const nlohmann::json& doc) {
     md << "Where an interval of the PAI ratio includes 1, or one of the log-likelihood difference includes "
           "0, these windows do not show that the model differs from "
        << best << ": it may predict no more than the obvious.\n\n";
+  if (doc.contains("stacking")) {
+    const auto& st = doc["stacking"];
+    const auto& ll = st["log_likelihood_per_event"];
+    const auto& loo = st["blend_loo"];
+    md << "## Stacking\n\nA blend sum_k w_k forecast_k of ";
+    std::string top;
+    double top_ll = 0.0;
+    bool first_model = true;
+    for (const auto& m : st["models"]) {
+      const auto name = m.get<std::string>();
+      md << (first_model ? "" : ", ") << name;
+      if (first_model || ll[name].get<double>() > top_ll) {
+        top = name;
+        top_ll = ll[name].get<double>();
+      }
+      first_model = false;
+    }
+    md << ", its weights (>= 0, summing to 1) maximising the Poisson log-likelihood over the scored "
+          "windows. Fitted on every window, the weights flatter the blend; the honest score is "
+          "leave-one-out: each window scored with weights fitted on the other windows"
+       << (st["converged"].get<bool>() ? "" : " (some fits stopped before their tolerance)") << ".\n\n";
+    md << "| forecast | weight | PAI@5% | LL/event |\n|---|---:|---:|---:|\n";
+    for (const auto& m : st["models"]) {
+      const auto name = m.get<std::string>();
+      md << "| " << name << " | " << st["weights"][name].get<double>() << " | "
+         << doc["models"][name]["pai"]["5"].get<double>() << " | " << ll[name].get<double>() << " |\n";
+    }
+    md << "| blend, weights fitted on every window | | | " << ll["blend"].get<double>() << " |\n";
+    md << "| blend, leave-one-out weights | | " << loo["pai"]["5"].get<double>() << " | "
+       << loo["log_likelihood_per_event"].get<double>() << " |\n\n";
+    const double gain = loo["log_likelihood_per_event"].get<double>() - top_ll;
+    md << "Leave-one-out, the blend's log-likelihood per event is " << std::showpos << gain << std::noshowpos
+       << " against the best stacked model (" << top << ")"
+       << (gain > 0.0 ? ": blending helps out of sample.\n\n"
+                      : ": blending does not help out of sample.\n\n");
+  }
   md << "## Reliability (pooled over windows)\n\n"
         "Cells of every window binned by their forecast p = P(at least one event) = 1 - exp(-forecast); "
         "each entry is mean forecast p / observed share of cells with an event (cells). A calibrated model "

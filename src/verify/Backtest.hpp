@@ -2,7 +2,9 @@
 /// Rolling-origin backtest: every model and the four baselines forecast the same windows of the observation
 /// store from the events before each window only, and are scored with the same code (verify::scoreWindow);
 /// scores are pooled over windows and each model's skill over the best baseline gets a block-bootstrap
-/// interval. Conventions and the JSON layout: docs/backtest.md.
+/// interval; the models of models.enabled are also stacked into a blend whose weights maximise the pooled
+/// log-likelihood (scored in-sample and leave-one-window-out). Conventions and the JSON layout:
+/// docs/backtest.md.
 ///
 /// Windows are independent, so they are split over ranks in contiguous blocks (rank r gets windows
 /// [r W / P, (r + 1) W / P)). Each rank holds the whole grid on MPI_COMM_SELF and replays the store bin by
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -67,6 +70,7 @@ struct BacktestSettings {
   std::uint64_t seed = 0;           ///< bootstrap seed (run.seed) and model seed
   bool per_category = true;         ///< also score every model on each category alone (backtest.per_category)
   std::vector<std::string> models;  ///< models.enabled, then the baselines not already listed
+  std::size_t enabled_models = 0;   ///< the first this many of `models` are models.enabled (stacked)
   int refit_every = 1;              ///< fitted models refit every this many windows (backtest.refit_every)
   bool tune = true;                 ///< tune hyper-parameters on the training years (backtest.tune)
   int tune_windows = 8;             ///< windows before `start` that score the candidates
@@ -76,6 +80,31 @@ struct BacktestSettings {
 
   /// Not collective. Reads and checks the options; Error(Usage) naming the key.
   static BacktestSettings fromConfig(const core::Config& config, const std::string& case_name);
+};
+
+/// What stacking needs of K models' forecasts over a backtest's windows: at each active cell with events,
+/// its count and the models' forecasts, and each model's forecast summed over the active cells.
+struct StackData {
+  std::size_t models = 0;               ///< K
+  std::vector<std::size_t> offsets{0};  ///< W + 1: window w's cells are [offsets[w], offsets[w + 1])
+  std::vector<double> counts;           ///< events of each active cell with events, window by window
+  std::vector<double> lambda;           ///< [cell][K]: each model's forecast there, floored at epsilon
+  std::vector<double> totals;           ///< [W][K]: each model's forecast summed over the active cells
+
+  [[nodiscard]] std::size_t windows() const noexcept { return offsets.size() - 1; }
+  /// Not collective. Appends one window: `forecasts` holds the K models' whole-grid forecasts (same layout
+  /// as `observed` and `mask`).
+  void addWindow(const std::vector<std::span<const double>>& forecasts,
+                 std::span<const std::int64_t> observed, std::span<const std::uint8_t> mask, double epsilon);
+};
+
+/// The weights Backtest::fitStack finds.
+struct StackFit {
+  std::vector<double> weights;  ///< K, non-negative, summing to 1
+  double objective = 0.0;       ///< L(weights) (see Backtest::stackObjective)
+  double gap = 0.0;             ///< max_k dL/dw_k - w . grad L: bounds max L - L(weights) from above
+  int iterations = 0;           ///< steps taken
+  bool converged = false;       ///< gap <= 1e-12 (1 + events + largest model total)
 };
 
 /// The backtest.
@@ -121,7 +150,9 @@ class Backtest {
 
   /// Collective over `comm`. Runs the backtest on `series` and returns the backtest.json document (the
   /// same on every rank). `spec` is the grid (its mask is replaced by the series' mask); `config` provides
-  /// the models' options.
+  /// the models' options. The document's "stacking" blends the first settings.enabled_models models (plus
+  /// the best baseline when they are fewer than 2) with fitStack's weights; each rank keeps its windows'
+  /// forecasts of the candidate models for that.
   [[nodiscard]] static nlohmann::json run(MPI_Comm comm, const grid::GridSpec& spec,
                                           const core::Config& config, const BacktestSettings& settings,
                                           const ObservedSeries& series);
@@ -133,6 +164,20 @@ class Backtest {
                                                     const core::Config& config,
                                                     const BacktestSettings& settings,
                                                     const ObservedSeries& one);
+
+  /// Stands for "no window left out" in stackObjective and fitStack.
+  static constexpr std::size_t kAllWindows = std::numeric_limits<std::size_t>::max();
+  /// Not collective. The stacking objective at `weights` (K): over the windows of `data` but `skip`, in
+  /// window then cell order, sum_c n_c log(sum_k w_k lambda_kc) - sum_k w_k total_k (the Poisson
+  /// log-likelihood of the blended forecast without its constant -log n_c! terms).
+  [[nodiscard]] static double stackObjective(const StackData& data, std::span<const double> weights,
+                                             std::size_t skip = kAllWindows);
+  /// Not collective. Maximises stackObjective over the simplex (weights >= 0 summing to 1), which is
+  /// concave: active-set Newton steps on the weights in use, a Frank-Wolfe step where Newton cannot
+  /// proceed, each with a line search on the directional derivative, from equal weights until the
+  /// Frank-Wolfe duality gap is below 1e-12 (1 + events + largest model total) or 500 steps. Deterministic:
+  /// the same data give the same bits on any rank.
+  [[nodiscard]] static StackFit fitStack(const StackData& data, std::size_t skip = kAllWindows);
 
   /// Not collective. The human report backtest.md for a document made by run().
   [[nodiscard]] static std::string markdown(const nlohmann::json& doc);

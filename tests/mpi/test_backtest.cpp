@@ -1,6 +1,7 @@
 // The backtest at 1, 2 and 4 ranks on a synthetic store with a clear hotspot: the document equals a run on
 // MPI_COMM_SELF exactly, a window's forecast ignores events inside and after it, the history baseline finds
-// the hotspot (PAI@5% > 1), the window count follows the dates, every number is finite.
+// the hotspot (PAI@5% > 1), the window count follows the dates, every number is finite; stacking's weights
+// maximise the blend's likelihood and are the same at any rank count.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include "../support/MpiTest.hpp"
@@ -19,6 +20,7 @@
 #include "ingest/TimeBinning.hpp"
 #include "models/ModelRegistry.hpp"
 #include "verify/Backtest.hpp"
+#include "verify/Pooling.hpp"
 
 namespace fs = std::filesystem;
 using vigie::grid::CityGrid;
@@ -328,4 +330,234 @@ TEST(Backtest, RefitPlanOfAFittedModelIsRankInvariant) {
   EXPECT_EQ(doc1["per_window"][0]["models"]["sepp"], doc["per_window"][0]["models"]["sepp"]);
   EXPECT_NE(doc1["per_window"][1]["models"]["sepp"]["loglik"],
             doc["per_window"][1]["models"]["sepp"]["loglik"]);
+}
+
+namespace {
+
+using vigie::verify::StackData;
+
+// W windows of C cells; model 0 forecasts the true rates, model 1 the true rates on odd cells and a flat
+// field (the mean rate) on even ones, model 2 the other way round; counts drawn as Poisson(true rate) by
+// inversion with a fixed LCG.
+StackData syntheticStack(std::size_t windows, std::size_t cells) {
+  std::uint64_t s = 11;
+  const auto uniform = [&s]() {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(s >> 11) / 9007199254740992.0;
+  };
+  StackData d;
+  d.models = 3;
+  std::vector<double> rate(cells);
+  double sum = 0.0;
+  for (std::size_t c = 0; c < cells; ++c) {
+    rate[c] = c % 7 == 0 ? 3.0 : 0.05 + 0.1 * uniform();
+    sum += rate[c];
+  }
+  std::vector<std::int64_t> observed(cells);
+  const std::vector<std::uint8_t> mask(cells, 1);
+  std::vector<double> odd(cells);
+  std::vector<double> even(cells);
+  for (std::size_t c = 0; c < cells; ++c) {
+    odd[c] = c % 2 == 1 ? rate[c] : sum / static_cast<double>(cells);
+    even[c] = c % 2 == 0 ? rate[c] : sum / static_cast<double>(cells);
+  }
+  for (std::size_t w = 0; w < windows; ++w) {
+    for (std::size_t c = 0; c < cells; ++c) {
+      double p = std::exp(-rate[c]);
+      double cdf = p;
+      const double u = uniform();
+      std::int64_t n = 0;
+      while (u > cdf && n < 100) {
+        ++n;
+        p *= rate[c] / static_cast<double>(n);
+        cdf += p;
+      }
+      observed[c] = n;
+    }
+    d.addWindow({rate, odd, even}, observed, mask, 1e-9);
+  }
+  return d;
+}
+
+// Every vertex and every point of a 0.05 lattice of the simplex scores at most the fitted weights.
+void expectMaximum(const StackData& d, const vigie::verify::StackFit& fit, std::size_t skip) {
+  ASSERT_EQ(fit.weights.size(), d.models);
+  double sum = 0.0;
+  for (const double w : fit.weights) {
+    EXPECT_GE(w, 0.0);
+    sum += w;
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_TRUE(fit.converged);
+  EXPECT_EQ(fit.objective, Backtest::stackObjective(d, fit.weights, skip));
+  const double slack = 1e-9 * std::abs(fit.objective);
+  for (std::size_t k = 0; k < d.models; ++k) {
+    std::vector<double> vertex(d.models, 0.0);
+    vertex[k] = 1.0;
+    EXPECT_GE(fit.objective, Backtest::stackObjective(d, vertex, skip) - slack) << "vertex " << k;
+  }
+  if (d.models == 3) {
+    for (int a = 0; a <= 20; ++a) {
+      for (int b = 0; a + b <= 20; ++b) {
+        const std::vector<double> w{a / 20.0, b / 20.0, (20 - a - b) / 20.0};
+        EXPECT_GE(fit.objective, Backtest::stackObjective(d, w, skip) - slack) << a << " " << b;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// The optimiser alone, on data where the answer is known: the true rates take nearly all the weight, the
+// fitted weights beat every vertex and a lattice of the simplex, with a window left out too; a single model
+// gets weight 1; two identical models (a singular Hessian) still converge; no event at all puts the weight
+// on the model with the smallest total.
+TEST(Backtest, StackingWeightsMaximiseTheLikelihoodOverTheSimplex) {
+  const auto d = syntheticStack(12, 200);
+  ASSERT_EQ(d.windows(), 12U);
+  const auto fit = Backtest::fitStack(d);
+  expectMaximum(d, fit, Backtest::kAllWindows);
+  EXPECT_GT(fit.weights[0], 0.9);
+  EXPECT_GE(fit.gap, 0.0);
+  for (const std::size_t skip : {std::size_t{0}, std::size_t{5}, std::size_t{11}})
+    expectMaximum(d, Backtest::fitStack(d, skip), skip);
+
+  // An interior optimum: the two half-right models blend better than either alone.
+  StackData two;
+  two.models = 2;
+  two.offsets = d.offsets;
+  two.counts = d.counts;
+  for (std::size_t c = 0; c < d.counts.size(); ++c)
+    two.lambda.insert(two.lambda.end(), {d.lambda[c * 3 + 1], d.lambda[c * 3 + 2]});
+  for (std::size_t w = 0; w < d.windows(); ++w)
+    two.totals.insert(two.totals.end(), {d.totals[w * 3 + 1], d.totals[w * 3 + 2]});
+  const auto mix = Backtest::fitStack(two);
+  expectMaximum(two, mix, Backtest::kAllWindows);
+  EXPECT_GT(mix.weights[0], 0.2);
+  EXPECT_GT(mix.weights[1], 0.2);
+  for (const std::size_t skip : {std::size_t{0}, std::size_t{11}}) {
+    const auto loo = Backtest::fitStack(two, skip);
+    expectMaximum(two, loo, skip);
+    EXPECT_NE(loo.weights, mix.weights) << skip;  // the left-out window matters
+  }
+
+  StackData one;
+  one.models = 1;
+  one.offsets = d.offsets;
+  one.counts = d.counts;
+  for (std::size_t c = 0; c < d.counts.size(); ++c) one.lambda.push_back(d.lambda[c * 3]);
+  for (std::size_t w = 0; w < d.windows(); ++w) one.totals.push_back(d.totals[w * 3]);
+  const auto alone = Backtest::fitStack(one);
+  EXPECT_EQ(alone.weights, std::vector<double>{1.0});
+  EXPECT_TRUE(alone.converged);
+
+  StackData same;
+  same.models = 2;
+  same.offsets = d.offsets;
+  same.counts = d.counts;
+  for (std::size_t c = 0; c < d.counts.size(); ++c)
+    same.lambda.insert(same.lambda.end(), {d.lambda[c * 3], d.lambda[c * 3]});
+  for (std::size_t w = 0; w < d.windows(); ++w)
+    same.totals.insert(same.totals.end(), {d.totals[w * 3], d.totals[w * 3]});
+  expectMaximum(same, Backtest::fitStack(same), Backtest::kAllWindows);
+
+  StackData quiet;
+  quiet.models = 2;
+  quiet.offsets = {0, 0, 0};
+  quiet.totals = {3.0, 2.0, 3.0, 2.0};
+  const auto q = Backtest::fitStack(quiet);
+  EXPECT_EQ(q.weights, (std::vector<double>{0.0, 1.0}));
+  EXPECT_TRUE(q.converged);
+}
+
+// Stacking in the backtest: history against a naive forecast of yesterday's counts (clearly worse: most
+// cells with events get the floor). The member is the same at any rank count (the document equals a run on
+// MPI_COMM_SELF), its weights are those of fitStack on the replayed forecasts, the left-out weights of a
+// window are those fitted on the others, and the fitted blend scores at least as well as each model.
+TEST(Backtest, StackingBlendsTheEnabledModelsTheSameWayAtAnyRankCount) {
+  const auto f = makeFixture();
+  const auto config = f.config.withOverrides(
+      {{"models.enabled", "history,naive"}, {"naive.bins", "1"}, {"backtest.per_category", "false"}});
+  const auto settings = BacktestSettings::fromConfig(config, "synthetic");
+  ASSERT_EQ(settings.enabled_models, 2U);
+  const auto doc = Backtest::run(MPI_COMM_WORLD, lattice(), config, settings, f.series);
+  const auto serial = Backtest::run(MPI_COMM_SELF, lattice(), config, settings, f.series);
+  EXPECT_EQ(doc.dump(), serial.dump());
+  ASSERT_TRUE(doc.contains("stacking"));
+  const auto& st = doc["stacking"];
+  EXPECT_EQ(st["models"], nlohmann::json::array({"history", "naive"}));
+  const double wh = st["weights"]["history"].get<double>();
+  const double wn = st["weights"]["naive"].get<double>();
+  EXPECT_GE(wn, 0.0);
+  EXPECT_NEAR(wh + wn, 1.0, 1e-12);
+  EXPECT_GT(wh, 0.9);
+  EXPECT_TRUE(st["converged"].get<bool>());
+  EXPECT_EQ(st["weights_per_window_loo"].size(), 11U);
+  for (const char* k : {"1", "5", "10"}) EXPECT_TRUE(st["blend_loo"]["pai"].contains(k));
+  const auto& ll = st["log_likelihood_per_event"];
+  EXPECT_EQ(ll["history"], doc["models"]["history"]["log_likelihood_per_event"]);
+  EXPECT_EQ(ll["naive"], doc["models"]["naive"]["log_likelihood_per_event"]);
+  for (const char* m : {"history", "naive"})
+    EXPECT_GE(ll["blend"].get<double>(), ll[m].get<double>() - 1e-9) << m;
+  expectFinite(doc);
+  const auto md = Backtest::markdown(doc);
+  EXPECT_NE(md.find("## Stacking"), std::string::npos);
+  EXPECT_NE(md.find("leave-one-out weights"), std::string::npos);
+
+  // The same weights from the forecasts replayed here, and the left-out weights of windows 0 and 7.
+  CityGrid grid(MPI_COMM_SELF, lattice());
+  grid.setMask(f.series.mask);
+  const auto starts = Backtest::windowStarts(f.series, settings);
+  const std::size_t plane = kNx * kNy;
+  std::vector<std::vector<std::vector<double>>> fc(2);
+  for (std::size_t m = 0; m < 2; ++m) {
+    Backtest::replay(grid, config, settings.seed, settings.models[m], f.series, starts, settings.horizon_bins,
+                     [&](std::size_t, std::span<const double> x) { fc[m].emplace_back(x.begin(), x.end()); });
+  }
+  StackData d;
+  d.models = 2;
+  std::vector<std::vector<std::int64_t>> observed(starts.size(), std::vector<std::int64_t>(plane, 0));
+  for (std::size_t w = 0; w < starts.size(); ++w) {
+    for (std::int64_t b = starts[w]; b < starts[w] + settings.horizon_bins; ++b) {
+      for (std::size_t c = 0; c < plane; ++c)
+        observed[w][c] += f.series.counts[static_cast<std::size_t>(b) * plane + c];
+    }
+    d.addWindow({fc[0][w], fc[1][w]}, observed[w], grid.ownedMask(), settings.epsilon);
+  }
+  const auto fit = Backtest::fitStack(d);
+  expectMaximum(d, fit, Backtest::kAllWindows);
+  EXPECT_EQ(wh, fit.weights[0]);
+  EXPECT_EQ(wn, fit.weights[1]);
+  // Each window's blend with the weights fitted on the other windows, scored and pooled as the models are.
+  std::vector<double> coverages;
+  for (const double p : settings.coverages_percent) coverages.push_back(p / 100.0);
+  std::vector<vigie::verify::WindowScores> loo_scores;
+  for (std::size_t w = 0; w < starts.size(); ++w) {
+    const auto loo = Backtest::fitStack(d, w);
+    EXPECT_EQ(st["weights_per_window_loo"][w]["history"].get<double>(), loo.weights[0]) << w;
+    EXPECT_EQ(st["weights_per_window_loo"][w]["naive"].get<double>(), loo.weights[1]) << w;
+    std::vector<double> blend(plane, 0.0);
+    for (std::size_t m = 0; m < 2; ++m) {
+      for (std::size_t c = 0; c < plane; ++c) blend[c] += loo.weights[m] * fc[m][w][c];
+    }
+    loo_scores.push_back(vigie::verify::scoreWindow(blend, observed[w], grid.ownedMask(), coverages,
+                                                    settings.epsilon, settings.reliability_bins));
+  }
+  EXPECT_EQ(
+      vigie::verify::pooledScoresJson(vigie::verify::pool(loo_scores), settings.coverages_percent).dump(),
+      st["blend_loo"].dump());
+  EXPECT_NE(st["blend_loo"]["log_likelihood_per_event"], ll["blend"]);
+
+  // Fewer than 2 enabled models: the best baseline joins them (alone when none is enabled).
+  const auto base = Backtest::run(MPI_COMM_WORLD, lattice(), f.config, f.settings, f.series);
+  EXPECT_EQ(base["stacking"]["models"], nlohmann::json::array({base["best_baseline"]}));
+  EXPECT_EQ(base["stacking"]["weights"][base["best_baseline"].get<std::string>()].get<double>(), 1.0);
+  const auto single_config = f.config.withOverrides({{"models.enabled", "naive"}});
+  const auto single = BacktestSettings::fromConfig(single_config, "synthetic");
+  const auto one = Backtest::run(MPI_COMM_WORLD, lattice(), single_config, single, f.series);
+  const auto one_serial = Backtest::run(MPI_COMM_SELF, lattice(), single_config, single, f.series);
+  EXPECT_EQ(one.dump(), one_serial.dump());
+  if (one["best_baseline"] != "naive") {
+    EXPECT_EQ(one["stacking"]["models"], nlohmann::json::array({"naive", one["best_baseline"]}));
+  }
 }
