@@ -11,6 +11,7 @@
 
 #include "core/Error.hpp"
 #include "ingest/Calendar.hpp"
+#include "ingest/Event.hpp"
 
 namespace vigie::ingest {
 
@@ -55,6 +56,17 @@ void splitFields(std::string_view line, std::vector<std::string_view>& out) {
     if (comma == std::string_view::npos) return;
     start = comma + 1;
   }
+}
+
+// Calendar days on a circle of 730 half-day steps: day k (0-based) of a non-leap year is 2k, and 29 February
+// is 117, halfway between 28 February (116) and 1 March (118).
+constexpr int kCircle = 730;
+
+int calendarPosition(std::int64_t day) noexcept {
+  static constexpr std::array<int, 12> kBeforeMonth = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  const CivilTime t = civilFromSeconds(day * 86400);
+  if (t.month == 2 && t.day == 29) return 2 * 58 + 1;
+  return 2 * (kBeforeMonth[static_cast<std::size_t>(t.month - 1)] + t.day - 1);
 }
 
 }  // namespace
@@ -200,6 +212,101 @@ WeatherSeries Weather::aggregate(const std::vector<DaySpan>& spans) const {
     for (std::size_t v = 0; v < kNumVars; ++v) out.missing_by_var[v][b] = var_missing[v] ? 1 : 0;
   }
   return out;
+}
+
+std::optional<std::size_t> Weather::indexOf(std::string_view name) {
+  for (std::size_t v = 0; v < kNumVars; ++v) {
+    if (name == kVariables[v].name) return v;
+  }
+  return std::nullopt;
+}
+
+Weather Weather::climatology(std::int64_t first_day, std::int64_t end_day, int half_window_days) const {
+  if (half_window_days < 0 || 2 * half_window_days >= kCircle / 2) {
+    throw Error(ExitCode::Internal,
+                "Weather::climatology: half window " + std::to_string(half_window_days) + " outside 0..182");
+  }
+  // Sums and counts per calendar position over the whole record, in date order, then the window's positions
+  // in a fixed order: the result does not depend on who computes it.
+  std::vector<double> sum(static_cast<std::size_t>(kCircle) * kNumVars, 0.0);
+  std::vector<std::int64_t> count(static_cast<std::size_t>(kCircle) * kNumVars, 0);
+  for (std::size_t k = 0; k < m_present.size(); ++k) {
+    if (m_present[k] == 0) continue;
+    const auto pos = static_cast<std::size_t>(calendarPosition(m_first_day + static_cast<std::int64_t>(k)));
+    for (std::size_t v = 0; v < kNumVars; ++v) {
+      const double x = m_raw[k * kNumVars + v];
+      if (std::isnan(x)) continue;
+      sum[pos * kNumVars + v] += x;
+      ++count[pos * kNumVars + v];
+    }
+  }
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> mean_at(static_cast<std::size_t>(kCircle) * kNumVars, kNaN);
+  std::vector<std::uint8_t> done(kCircle, 0);
+  const auto meansAt = [&](int pos) -> const double* {
+    const auto p = static_cast<std::size_t>(pos);
+    if (done[p] == 0) {
+      std::array<double, kNumVars> s{};
+      std::array<std::int64_t, kNumVars> n{};
+      s.fill(0.0);
+      n.fill(0);
+      for (int off = -2 * half_window_days; off <= 2 * half_window_days; ++off) {
+        const auto q = static_cast<std::size_t>(((pos + off) % kCircle + kCircle) % kCircle);
+        for (std::size_t v = 0; v < kNumVars; ++v) {
+          s[v] += sum[q * kNumVars + v];
+          n[v] += count[q * kNumVars + v];
+        }
+      }
+      for (std::size_t v = 0; v < kNumVars; ++v) {
+        if (n[v] > 0) mean_at[p * kNumVars + v] = s[v] / static_cast<double>(n[v]);
+      }
+      done[p] = 1;
+    }
+    return &mean_at[p * kNumVars];
+  };
+
+  Weather out;
+  out.m_first_day = first_day;
+  const auto ndays = static_cast<std::size_t>(std::max<std::int64_t>(0, end_day - first_day));
+  out.m_present.assign(ndays, 1);
+  out.m_raw.assign(ndays * kNumVars, kNaN);
+  for (std::size_t k = 0; k < ndays; ++k) {
+    const double* means = meansAt(calendarPosition(first_day + static_cast<std::int64_t>(k)));
+    std::copy(means, means + kNumVars, out.m_raw.begin() + static_cast<std::ptrdiff_t>(k * kNumVars));
+  }
+  return out;
+}
+
+void Weather::overrideVariable(std::size_t v, double value) {
+  if (v >= kNumVars) {
+    throw Error(ExitCode::Internal,
+                "Weather::overrideVariable: variable index " + std::to_string(v) + " out of range");
+  }
+  for (std::size_t k = 0; k < m_present.size(); ++k) {
+    m_present[k] = 1;
+    m_raw[k * kNumVars + v] = value;
+  }
+}
+
+Weather Weather::indicator(std::size_t v, double threshold) const {
+  if (v >= kNumVars) {
+    throw Error(ExitCode::Internal,
+                "Weather::indicator: variable index " + std::to_string(v) + " out of range");
+  }
+  Weather out = *this;
+  for (std::size_t k = 0; k < out.m_present.size(); ++k) {
+    double& x = out.m_raw[k * kNumVars + v];
+    if (!std::isnan(x)) x = x >= threshold ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+double Weather::dailyValue(std::int64_t day, std::size_t v) const {
+  if (v >= kNumVars || day < firstDay() || day >= endDay() ||
+      m_present[static_cast<std::size_t>(day - m_first_day)] == 0) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return m_raw[static_cast<std::size_t>(day - m_first_day) * kNumVars + v];
 }
 
 }  // namespace vigie::ingest

@@ -2,7 +2,9 @@
 /// Daily weather observations (Météo-France DPClim daily CSV) aggregated over time bins.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingest/Calendar.hpp"
@@ -37,6 +39,30 @@ class Weather {
 
   /// Not collective. Aggregates over each span; all values finite.
   [[nodiscard]] WeatherSeries aggregate(const std::vector<DaySpan>& spans) const;
+
+  /// The index of `name` in names(), nullopt for an unknown name.
+  static std::optional<std::size_t> indexOf(std::string_view name);
+
+  /// Not collective. A daily record over [first_day, end_day) (every day present) holding this record's
+  /// climatology: a day's value of a variable is the mean over every day of this record that has the value
+  /// and whose calendar day lies within +-half_window_days of the day's own, whatever the year. Calendar days
+  /// are compared on a 365-day circle (31 December and 1 January are one day apart); 29 February sits halfway
+  /// between 28 February and 1 March, so it is within the window of its neighbours and its own window is
+  /// symmetric. A value no such day has is left empty (flagged missing by aggregate()). Throws
+  /// core::Error(Internal) for half_window_days outside 0..182.
+  [[nodiscard]] Weather climatology(std::int64_t first_day, std::int64_t end_day, int half_window_days) const;
+
+  /// Not collective. Sets variable names()[v] to `value` on every day of the record's range; a day absent so
+  /// far becomes present with its other values empty. Throws core::Error(Internal) for v out of range.
+  void overrideVariable(std::size_t v, double value);
+
+  /// Not collective. A copy in which variable names()[v] is 1 where its value is at least `threshold`, 0
+  /// where it is below and empty where empty: an indicator whose climatology is the share of days over the
+  /// threshold. Throws core::Error(Internal) for v out of range.
+  [[nodiscard]] Weather indicator(std::size_t v, double threshold) const;
+
+  /// Not collective. The value of variable names()[v] on `day`, NaN when the record lacks it.
+  [[nodiscard]] double dailyValue(std::int64_t day, std::size_t v) const;
 
   /// First and one-past-last day of the file's range (days since 1970-01-01).
   [[nodiscard]] std::int64_t firstDay() const noexcept { return m_first_day; }
