@@ -60,10 +60,12 @@ vigie_launch() {
     vigie_status=0
     srun --mpi=pmix --cpus-per-task="${cpus_per_task}" "${vigie_exe}" "$@" &
     local step_pid=$!
+    # kill -TERM on srun would make it SIGKILL the tasks; scancel --signal=TERM delivers TERM to them, so the
+    # ranks can write their checkpoint (kill stays as the fallback outside a job).
     # shellcheck disable=SC2064 # the pid is fixed now, on purpose
     trap "vigie_interrupted=\$((vigie_interrupted + 1)); \
           echo '${vigie_script}: SIGTERM, forwarding it to the job step' >&2; \
-          kill -TERM ${step_pid} 2>/dev/null || true" TERM
+          scancel --signal=TERM ${SLURM_JOB_ID} 2>/dev/null || kill -TERM ${step_pid} 2>/dev/null || true" TERM
     # A wait cut short by the trap returns 128 + 15 with the step still running: wait again for its own status
     # (bash keeps a finished background job's status, so a further wait returns it).
     local traps_seen=0

@@ -17,9 +17,11 @@ struct CommandLine {
   bool help = false;
   bool help_config = false;
   bool version = false;
-  bool append = false;   ///< `vigie ingest --append`
-  bool restart = false;  ///< `vigie simulate --restart`: resume from <output.dir>/checkpoint_<model>.h5
-  std::string original;  ///< the command line as typed, for provenance
+  bool append = false;    ///< `vigie ingest --append`
+  bool restart = false;   ///< `vigie simulate --restart`: resume from <output.dir>/checkpoint_<model>.h5
+  bool quiet = false;     ///< --quiet: log warnings and errors only (every subcommand)
+  bool json_log = false;  ///< --json-log: log lines as one JSON object each (every subcommand)
+  std::string original;   ///< the command line as typed, for provenance
 };
 
 /// Splits argv. Throws core::Error(Usage) for a malformed option (e.g. `--x.y` without a value).

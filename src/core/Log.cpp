@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "core/Environment.hpp"
@@ -26,6 +27,11 @@ LogLevel& threshold() {
   return level;
 }
 
+LogFormat& format() {
+  static LogFormat value = LogFormat::Text;
+  return value;
+}
+
 const char* tag(LogLevel level) {
   switch (level) {
     case LogLevel::Debug:
@@ -40,10 +46,32 @@ const char* tag(LogLevel level) {
   return "?";
 }
 
+std::string jsonLine(LogLevel level, const std::string& message, int rank) {
+  nlohmann::ordered_json line;
+  line["time"] = utcNowIso();
+  line["level"] = tag(level);
+  line["message"] = message;
+  if (rank >= 0) line["rank"] = rank;
+  // Messages quote file contents, which need not be UTF-8: invalid bytes become U+FFFD instead of throwing.
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
 
 void setLogLevel(LogLevel level) {
   threshold() = level;
+}
+
+LogLevel logLevel() {
+  return threshold();
+}
+
+LogFormat logFormat() {
+  return format();
+}
+
+void setLogFormat(LogFormat value) {
+  format() = value;
 }
 
 std::string utcNowIso() {
@@ -55,16 +83,33 @@ std::string utcNowIso() {
   return buf;
 }
 
+std::string formatLogLine(LogLevel level, const std::string& message, int rank) {
+  if (format() == LogFormat::Json) return jsonLine(level, message, rank);
+  // append() rather than "lit" + string: gcc 12 reports a false -Wrestrict on the latter.
+  std::string line = std::string("[").append(utcNowIso()).append("] ");
+  if (level == LogLevel::Error && rank >= 0)
+    return line + "vigie error (rank " + std::to_string(rank) + "): " + message;
+  return line + tag(level) + ": " + message;
+}
+
 void logMessage(LogLevel level, const std::string& message) {
   if (level < threshold()) return;
   const int rank = worldRank();
   if (level == LogLevel::Error) {
-    std::cerr << "[" << utcNowIso() << "] vigie error (rank " << rank << "): " << message << std::endl;
+    std::cerr << formatLogLine(level, message, rank) << std::endl;
     return;
   }
   if (rank != 0) return;
   auto& os = level == LogLevel::Warning ? std::cerr : std::cout;
-  os << "[" << utcNowIso() << "] " << tag(level) << ": " << message << std::endl;
+  os << formatLogLine(level, message, -1) << std::endl;
+}
+
+void logFinalError(const std::string& message) {
+  if (format() == LogFormat::Json) {
+    std::cerr << jsonLine(LogLevel::Error, message, -1) << std::endl;
+  } else {
+    std::cerr << "vigie: " << message << std::endl;
+  }
 }
 
 }  // namespace vigie::core

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# End-to-end test of slurm/forecast.sbatch on a real single-node Slurm cluster (scripts/slurm_cluster.sh).
+#
+#   tests/slurm/test_forecast_sbatch.sh VIGIE_EXE SOURCE_DIR
+#
+# 1. The script's requeue path, with a stand-in for vigie (a bash script written here, launched by srun like vigie):
+#    its first run waits for SIGTERM and exits 8 as vigie does after a checkpoint; the test sends SIGTERM to the
+#    batch shell (scancel --batch --signal=TERM). The job must be requeued once, rerun with --restart (and only the
+#    rerun), and end COMPLETED 0:0.
+# 2. A real forecast on inputs/marseille with the default layout (2 ranks x 1 thread) must end COMPLETED 0:0 and
+#    write <output.dir>/forecast/forecast.json with schema_version 1, and forecast.h5 beside it.
+# Needs root, munge and Slurm; their absence is a failure, not a skip, because CI installs them.
+set -euo pipefail
+
+# A requeued job becomes eligible again only about 2 min later (Slurm holds it for the credential lifetime),
+# then waits for the next scheduling pass: the stand-in job takes about 3 min from submission to its end.
+readonly JOB_TIMEOUT_S=360
+
+if (($# != 2)); then
+    echo "usage: $0 VIGIE_EXE SOURCE_DIR" >&2
+    exit 2
+fi
+vigie_exe=$(realpath "$1")
+source_dir=$(realpath "$2")
+
+fail() {
+    echo "test_forecast_sbatch: FAIL: $*" >&2
+    exit 1
+}
+
+missing=()
+for bin in munged slurmctld slurmd sbatch scontrol scancel sinfo squeue srun; do
+    command -v "${bin}" >/dev/null 2>&1 || missing+=("${bin}")
+done
+((${#missing[@]} == 0)) || fail "missing executables: ${missing[*]} (apt-get install munge slurm-wlm)"
+((EUID == 0)) || fail "must run as root to start the test cluster"
+[[ -x ${vigie_exe} ]] || fail "${vigie_exe}: not an executable file"
+
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigie-forecast-sbatch-test.XXXXXX")
+cluster_dir=${work_dir}/cluster
+cluster_script=${source_dir}/scripts/slurm_cluster.sh
+jobs_submitted=()
+
+cleanup() {
+    local status=$? id f
+    if ((status != 0)); then
+        for id in "${jobs_submitted[@]}"; do
+            echo "----- scontrol show job ${id} -----" >&2
+            scontrol show job "${id}" >&2 2>&1 || true
+        done
+        for f in "${work_dir}"/job-*.out "${work_dir}"/job-*.err "${cluster_dir}/log/slurmctld.log" \
+            "${cluster_dir}/log/slurmd.log"; do
+            [[ -f ${f} ]] || continue
+            echo "----- tail of ${f} -----" >&2
+            tail -n 40 "${f}" >&2 || true
+        done
+    fi
+    bash "${cluster_script}" stop "${cluster_dir}" >/dev/null 2>&1 || true
+    if ((status == 0)); then
+        rm -rf "${work_dir}"
+    else
+        echo "test_forecast_sbatch: kept ${work_dir} for inspection" >&2
+    fi
+    exit "${status}"
+}
+trap cleanup EXIT
+
+# Field NAME of one `scontrol -o show job` line (KEY=VALUE pairs).
+job_field() {
+    tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print substr($0, length(key) + 2); exit }'
+}
+
+# Submit forecast.sbatch with executable EXE and the extra exports given after it; prints the job id. The output
+# files are opened in append mode, so a requeued job's first run stays readable.
+submit() {
+    local exe=$1 exports extra out
+    shift
+    exports="ALL,VIGIE_EXE=${exe}"
+    for extra in "$@"; do
+        exports+=",${extra}"
+    done
+    out=$(sbatch --parsable --chdir="${source_dir}" --open-mode=append --output="${work_dir}/job-%j.out" \
+        --error="${work_dir}/job-%j.err" --export="${exports}" "${source_dir}/slurm/forecast.sbatch") ||
+        fail "sbatch refused the job"
+    echo "${out%%;*}"
+}
+
+# Poll until job ID reaches a final state; prints its `scontrol -o show job` line.
+wait_job() {
+    local id=$1 line state deadline=$((SECONDS + JOB_TIMEOUT_S))
+    while ((SECONDS < deadline)); do
+        line=$(scontrol -o show job "${id}") || fail "scontrol lost job ${id}"
+        state=$(job_field "${line}" JobState)
+        case "${state}" in
+            PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | REQUEUED | RESIZING) sleep 0.5 ;;
+            *)
+                echo "${line}"
+                return 0
+                ;;
+        esac
+    done
+    scancel "${id}" || true
+    fail "job ${id} still ${state} after ${JOB_TIMEOUT_S} s"
+}
+
+eval "$(bash "${cluster_script}" start "${cluster_dir}" | grep '^export SLURM_CONF=')"
+[[ -n ${SLURM_CONF:-} ]] || fail "slurm_cluster.sh start printed no SLURM_CONF"
+
+# 1. Interrupted after a checkpoint, requeued, resumed with --restart: a stand-in for vigie, so that the script's
+#    logic is tested whatever the time vigie forecast takes. Each rank appends its arguments to args.<rank>.
+stub=${work_dir}/vigie-stub
+cat >"${stub}" <<'STUB'
+#!/usr/bin/env bash
+out=""
+restart=0
+for arg in "$@"; do
+    case ${arg} in
+        --output.dir=*) out=${arg#--output.dir=} ;;
+        --restart) restart=1 ;;
+    esac
+done
+rank=${SLURM_PROCID:-0}
+mkdir -p "${out}/forecast"
+echo "$*" >>"${out}/args.${rank}"
+if ((restart)); then
+    if ((rank == 0)); then
+        echo '{"schema_version": 1, "stub": true}' >"${out}/forecast/forecast.json"
+        : >"${out}/forecast/forecast.h5"
+    fi
+    exit 0
+fi
+trap 'exit 8' TERM
+: >"${out}/started.${rank}"
+while true; do sleep 0.2; done
+STUB
+chmod +x "${stub}"
+stub_out=${work_dir}/stub-out
+job=$(submit "${stub}" "VIGIE_ARGS=--output.dir=${stub_out}")
+jobs_submitted+=("${job}")
+deadline=$((SECONDS + JOB_TIMEOUT_S))
+until [[ -f ${stub_out}/started.0 && -f ${stub_out}/started.1 ]]; do
+    ((SECONDS < deadline)) || fail "stand-in job ${job}: its ranks did not start within ${JOB_TIMEOUT_S} s"
+    sleep 0.3
+done
+scancel --batch --signal=TERM "${job}" || fail "scancel --batch --signal=TERM ${job} failed"
+line=$(wait_job "${job}")
+state=$(job_field "${line}" JobState)
+exit_code=$(job_field "${line}" ExitCode)
+restarts=$(job_field "${line}" Restarts)
+[[ ${state} == COMPLETED && ${exit_code} == 0:0 ]] ||
+    fail "stand-in job ${job}: ${state} ${exit_code}, expected COMPLETED 0:0 after its requeue"
+[[ ${restarts} == 1 ]] || fail "stand-in job ${job}: Restarts=${restarts}, expected 1"
+grep -q "requeueing job ${job}" "${work_dir}/job-${job}.err" ||
+    fail "stand-in job ${job}: the script did not say it requeued the job"
+for rank in 0 1; do
+    args_file=${stub_out}/args.${rank}
+    [[ -f ${args_file} ]] || fail "stand-in job ${job}: rank ${rank} never ran"
+    mapfile -t runs <"${args_file}"
+    ((${#runs[@]} == 2)) || fail "rank ${rank} ran ${#runs[@]} time(s), expected 2: $(cat "${args_file}")"
+    [[ ${runs[0]} == forecast\ --config\ * && ${runs[0]} != *--restart* ]] ||
+        fail "rank ${rank}'s first run: '${runs[0]}', expected 'forecast --config ...' without --restart"
+    [[ ${runs[1]} == forecast\ --config\ *\ --restart ]] ||
+        fail "rank ${rank}'s rerun: '${runs[1]}', expected 'forecast --config ... --restart'"
+done
+echo "test_forecast_sbatch: stand-in job ${job} interrupted, requeued, resumed with --restart, COMPLETED 0:0"
+
+# 2. A real forecast on inputs/marseille.
+out_dir=${work_dir}/out
+job=$(submit "${vigie_exe}" "VIGIE_ARGS=--output.dir=${out_dir}")
+jobs_submitted+=("${job}")
+line=$(wait_job "${job}")
+state=$(job_field "${line}" JobState)
+exit_code=$(job_field "${line}" ExitCode)
+num_tasks=$(job_field "${line}" NumTasks)
+[[ ${state} == COMPLETED ]] || fail "job ${job}: JobState=${state}, expected COMPLETED"
+[[ ${exit_code} == 0:0 ]] || fail "job ${job}: ExitCode=${exit_code}, expected 0:0"
+[[ ${num_tasks} == 2 ]] || fail "job ${job}: NumTasks=${num_tasks}, expected the default layout's 2"
+json=${out_dir}/forecast/forecast.json
+[[ -s ${json} ]] || fail "${json}: not written"
+[[ -s ${out_dir}/forecast/forecast.h5 ]] || fail "${out_dir}/forecast/forecast.h5: not written"
+/usr/bin/python3 - "${json}" <<'PY' || fail "${json} is not a forecast of schema_version 1"
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+assert doc.get("schema_version") == 1, f"schema_version {doc.get('schema_version')!r}"
+assert doc.get("horizons"), "no horizons"
+PY
+
+echo "test_forecast_sbatch: PASS (requeue after a checkpoint resumes with --restart; Marseille forecast COMPLETED 0:0" \
+    "with forecast.json schema_version 1)"
