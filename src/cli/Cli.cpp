@@ -9,6 +9,7 @@
 #include "core/Environment.hpp"
 #include "core/Error.hpp"
 #include "core/Log.hpp"
+#include "forecast/Forecast.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "forecast/Simulation.hpp"
 #include "grid/CityGrid.hpp"
@@ -35,7 +36,12 @@ Usage:
   vigie --help | --help-config | --version
 
 Subcommands:
-  run            build the grid, advance the enabled models, write <output.dir>/vigie_run.h5 (+ .xmf)
+  run            the main job: ingest (when needed), backtest (when backtest.json is missing or stale), fit
+                 sepp when enabled, forecast; a case without ingest.events instead advances the enabled
+                 models over run.horizon_days and writes <output.dir>/vigie_run.h5 (+ .xmf)
+  forecast       forecast maps for each horizon of forecast.horizons from obs.h5: expected count, P(>= 1) and
+                 ensemble percentiles per cell in <output.dir>/forecast/ (HDF5 + XDMF, GeoTIFF, PNG, GeoJSON,
+                 CSV per area, summary.md); SIGTERM writes a checkpoint and exits 8, --restart resumes
   ingest         read the event files of ingest.events into <output.dir>/obs.h5 (counts per category, cell and
                  time bin, covariates); --append adds newer events to an existing store, idempotently
   backtest       score every enabled model and the baselines on rolling windows of obs.h5; write
@@ -52,6 +58,7 @@ Subcommands:
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
 Options on the command line replace the file's values; single-dash options go to PETSc (e.g. -log_view).
+Every subcommand takes --quiet (log warnings and errors only) and --json-log (each log line a JSON object).
 Every subcommand but `audit verify` (which only reads) writes under output.dir and appends a record to
 <output.dir>/audit.jsonl.
 Exit codes: 0 ok, 1 internal error, 2 usage/config error, 3 input data error, 4 output error,
@@ -75,6 +82,7 @@ core::OptionSet buildOptionSet() {
            "seed of every random stream (streams are keyed by seed, global id and step)");
   grid::CityGrid::declareOptions(options);
   forecast::ForecastDriver::declareOptions(options);
+  forecast::Forecast::declareOptions(options);
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
@@ -101,14 +109,17 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       if (key == "forecast" || key == "window") key = "score." + key;
       // `vigie simulate --model NAME` likewise.
       if (key == "model") key = "simulate.model";
-      if (key == "help" || key == "help-config" || key == "version" || key == "append" || key == "restart") {
+      if (key == "help" || key == "help-config" || key == "version" || key == "append" || key == "restart" ||
+          key == "quiet" || key == "json-log") {
         if (eq != std::string::npos)
           throw Error(ExitCode::Usage, "command line: --" + key + " takes no value");
-        (key == "help"      ? cl.help
-         : key == "version" ? cl.version
-         : key == "append"  ? cl.append
-         : key == "restart" ? cl.restart
-                            : cl.help_config) = true;
+        (key == "help"       ? cl.help
+         : key == "version"  ? cl.version
+         : key == "append"   ? cl.append
+         : key == "restart"  ? cl.restart
+         : key == "quiet"    ? cl.quiet
+         : key == "json-log" ? cl.json_log
+                             : cl.help_config) = true;
         continue;
       }
       std::string value;
@@ -144,12 +155,17 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
 
 int main(int argc, char** argv) {
   CommandLine cl;
+  // --json-log before the split, so that an error in the rest of the command line is a JSON line already.
+  for (int k = 1; k < argc; ++k) {
+    if (std::string(argv[k]) == "--json-log") core::setLogFormat(core::LogFormat::Json);
+  }
   try {
     cl = splitCommandLine(argc, argv);
   } catch (const Error& e) {
-    std::cerr << "vigie: " << e.what() << "\n";
+    core::logFinalError(e.what());
     return static_cast<int>(e.code());
   }
+  if (cl.quiet && core::logLevel() < core::LogLevel::Warning) core::setLogLevel(core::LogLevel::Warning);
   if (cl.version) {
     std::cout << "vigie " << core::kVersion << " (git " << core::kGitHash << ")\n";
     return 0;
@@ -175,7 +191,7 @@ int main(int argc, char** argv) {
     code = static_cast<int>(e.code());
     if (e.collective()) {
       // Every rank threw the same error: report once and finalise cleanly.
-      if (env.rank() == 0) std::cerr << "vigie: " << e.what() << "\n";
+      if (env.rank() == 0) core::logFinalError(e.what());
     } else {
       VIGIE_LOG_ERROR(e.what());
       MPI_Abort(MPI_COMM_WORLD, code);

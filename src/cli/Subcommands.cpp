@@ -1,10 +1,13 @@
 #include "cli/Subcommands.hpp"
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "audit/AuditLog.hpp"
 #include "core/Environment.hpp"
@@ -13,6 +16,7 @@
 #include "core/OutputDir.hpp"
 #include "core/Provenance.hpp"
 #include "core/Timer.hpp"
+#include "forecast/Forecast.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "forecast/Simulation.hpp"
 #include "grid/CityGrid.hpp"
@@ -131,52 +135,17 @@ void printDiagnostics(const core::Environment& env, const std::vector<models::Mo
   if (env.rank() == 0) std::cout << std::flush;
 }
 
-int cmdRun(const core::Environment& env, const CommandLine& cl) {
-  Session session(env, cl, "run");
-  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
-    std::unique_ptr<grid::CityGrid> grid;
-    {
-      core::ScopedTimer t("grid");
-      grid = std::make_unique<grid::CityGrid>(env.comm(), grid::CityGrid::specFromConfig(session.config()));
+/// Rank 0 only. A subcommand's result text for people: standard output, or log lines under --json-log (so a
+/// batch system reading JSON sees nothing else).
+void printResult(const std::string& text) {
+  if (core::logFormat() == core::LogFormat::Json) {
+    std::istringstream is(text);
+    for (std::string line; std::getline(is, line);) {
+      if (!line.empty()) VIGIE_LOG_INFO(line);
     }
-    VIGIE_LOG_INFO("vigie " << session.provenance().version << " (git " << session.provenance().git_hash
-                            << "), " << env.size() << " ranks x " << env.threads() << " threads, seed "
-                            << session.provenance().seed);
-    VIGIE_LOG_INFO("\n" << grid->summary());
-    std::vector<std::int64_t> observed;
-    if (!session.config().getList("ingest.events").empty()) {
-      // Every subcommand works on an empty output folder: ingest first when the store is missing or stale.
-      if (ingest::IngestPipeline::needed(env.comm(), session.config(), session.out().path())) {
-        const auto s = ingest::IngestPipeline::run(session.config(), *grid, session.out().path(), false,
-                                                   session.provenance());
-        VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
-        outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
-        extra["ingest_rows_read"] = s.rows_read;
-        extra["ingest_accepted"] = s.accepted;
-      }
-      observed = ingest::IngestPipeline::observedTotals(*grid, session.out().path());
-    }
-    // Models are built after ingest: an event-derived mask is known only then.
-    forecast::ForecastDriver driver(*grid, session.config(), session.provenance());
-    if (!observed.empty()) driver.setObservations(std::move(observed));
-    const auto summary = driver.run(session.out().path());
-    outputs.insert(outputs.end(), {"vigie_run.h5", "vigie_run.h5.xmf"});
-    extra["active_cells"] = grid->activeCells();
-    extra["active_area"] = grid->activeArea();
-    extra["snapshots"] = summary.snapshots;
-    extra["horizon_days"] = summary.horizon_days;
-    extra["final_intensity_sum"] = summary.final_intensity_sum;
-    VIGIE_LOG_INFO("wrote " << summary.output_file.string() << " (" << summary.snapshots
-                            << " intensity snapshots, models: "
-                            << (summary.models.empty() ? std::string("none") : [&] {
-                                 std::string s;
-                                 for (const auto& m : summary.models) s += (s.empty() ? "" : ",") + m;
-                                 return s;
-                               }())
-                            << ")");
-    core::TimerRegistry::instance().report(env.comm());
-    printDiagnostics(env, driver.models());
-  });
+    return;
+  }
+  std::cout << text << std::flush;
 }
 
 int cmdIngest(const core::Environment& env, const CommandLine& cl) {
@@ -213,14 +182,6 @@ void writeAtomically(const core::OutputDir& out, const std::string& name, const 
   if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename: " + ec.message());
 }
 
-/// The case's name in reports: the config file's stem, or its folder's name for a generic "config.ini".
-std::string caseName(const core::Config& config) {
-  const auto& f = config.file();
-  if (f.stem() != "config") return f.stem().string();
-  const auto folder = std::filesystem::absolute(f).parent_path().filename().string();
-  return folder.empty() ? f.stem().string() : folder;
-}
-
 /// Rank 0 only. Runs `/usr/bin/python3 scripts/<script> <file>` (both quoted for the shell). Plots are a
 /// convenience for readers, so a missing Python or matplotlib is a warning naming `what`, never a failure.
 bool runPlotScript(const std::string& script, const std::filesystem::path& file, const std::string& what) {
@@ -230,13 +191,24 @@ bool runPlotScript(const std::string& script, const std::filesystem::path& file,
     return q + "'";
   };
   const std::string command = "/usr/bin/python3 " + quote(std::string(VIGIE_SCRIPTS_DIR) + "/" + script) +
-                              " " + quote(file.string()) + " >&2";
-  const int status = std::system(command.c_str());
+                              " " + quote(file.string()) + " 2>&1";
+  // The script's own lines go through the logger, so --quiet and --json-log hold for them too.
+  std::string text;
+  int status = -1;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    std::array<char, 4096> buf{};
+    for (std::size_t n = 0; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;)
+      text.append(buf.data(), n);
+    status = ::pclose(pipe);
+  }
+  while (!text.empty() && text.back() == '\n') text.pop_back();
   if (status != 0) {
     VIGIE_LOG_WARN(what << " not drawn (" << command << " exited with status " << status
+                        << (text.empty() ? std::string() : std::string(": ").append(text))
                         << "); the other outputs are complete");
     return false;
   }
+  if (!text.empty()) VIGIE_LOG_INFO(text);
   VIGIE_LOG_INFO(what << " drawn into " << file.parent_path().string());
   return true;
 }
@@ -257,66 +229,72 @@ void ingestIfNeeded(const core::Environment& env, Session& session, const grid::
   extra["ingest_accepted"] = s.accepted;
 }
 
+/// Collective. `vigie fit`: fits sepp on the store (ingesting first when needed) and writes params.h5 and
+/// params.json; prints the factor table.
+void fitBody(const core::Environment& env, Session& session, std::vector<std::string>& outputs,
+             nlohmann::json& extra) {
+  const auto& config = session.config();
+  const auto spec = grid::CityGrid::specFromConfig(config);
+  const auto options = models::SeppModel::fitOptions(config, session.provenance().seed);
+  ingestIfNeeded(env, session, spec, outputs, extra);
+  const auto obs = session.out().file("obs.h5");
+  grid::CityGrid grid(env.comm(), spec);
+  {
+    // The store's mask is the study area (it is the events' mask when grid.mask_events_within_m is set).
+    const auto file = store::FieldFile::open(env.comm(), obs);
+    grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny}));
+  }
+  const auto inputs = models::sepp::SeppInputs::read(grid, obs, config.getList("sepp.covariates"));
+  const auto nt = static_cast<std::int64_t>(inputs.missing.size());
+  // Bins before sepp.fit_end (later data held back), from sepp.training_days before that.
+  const auto fit_end = config.getString("sepp.fit_end");
+  std::int64_t b1 = nt;
+  if (!fit_end.empty()) {
+    b1 = 0;
+    while (b1 < nt && inputs.bin_start_iso[static_cast<std::size_t>(b1)].substr(0, 10) < fit_end) ++b1;
+  }
+  const double training = config.getDouble("sepp.training_days");
+  std::int64_t b0 = 0;
+  if (training > 0.0) {
+    while (b0 < b1 && inputs.edges[static_cast<std::size_t>(b0)] <
+                          inputs.edges[static_cast<std::size_t>(b1)] - training - 1e-9)
+      ++b0;
+  }
+  if (b1 <= b0)
+    throw Error(ExitCode::Usage, "vigie fit: no bin of the store before sepp.fit_end = " + fit_end, true);
+  const models::sepp::SeppFit fitter(grid, inputs.data(grid, obs, config.getList("sepp.categories"), b0, b1));
+  const auto result = fitter.fit(options);
+  for (std::size_t k = 0; k < result.log_likelihood.size(); ++k)
+    VIGIE_LOG_INFO("sepp EM iteration " << k + 1 << ": log-likelihood " << result.log_likelihood[k]);
+  const auto report = models::sepp::fitReport(
+      result, inputs, models::eventFactors(config), core::caseName(config),
+      inputs.bin_start_iso[static_cast<std::size_t>(b0)],
+      b1 < nt ? inputs.bin_start_iso[static_cast<std::size_t>(b1)] : "the store's end",
+      config.getBool("sepp.trigger"));
+  {
+    auto file = store::FieldFile::create(env.comm(), session.out().file("params.h5"), grid.geometry());
+    forecast::writeProvenance(file, session.provenance());
+    models::sepp::writeParams(file, grid, result, inputs);
+    file.commit();
+  }
+  if (env.rank() == 0) {
+    writeAtomically(session.out(), "params.json", report.dump(2) + "\n");
+    printResult(models::sepp::factorTable(report));
+  }
+  outputs.insert(outputs.end(), {"params.h5", "params.h5.xmf", "params.json"});
+  extra["theta"] = result.params.theta;
+  extra["omega_per_day"] = result.params.omega;
+  extra["sigma_m"] = result.params.sigma_m;
+  extra["iterations"] = result.iterations;
+  VIGIE_LOG_INFO("fit: " << result.iterations << " EM iterations; wrote "
+                         << session.out().file("params.json").string() << " and params.h5");
+  core::TimerRegistry::instance().report(env.comm());
+}
+
 int cmdFit(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "fit");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
-    const auto& config = session.config();
-    const auto spec = grid::CityGrid::specFromConfig(config);
-    const auto options = models::SeppModel::fitOptions(config, session.provenance().seed);
-    ingestIfNeeded(env, session, spec, outputs, extra);
-    const auto obs = session.out().file("obs.h5");
-    grid::CityGrid grid(env.comm(), spec);
-    {
-      // The store's mask is the study area (it is the events' mask when grid.mask_events_within_m is set).
-      const auto file = store::FieldFile::open(env.comm(), obs);
-      grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny}));
-    }
-    const auto inputs = models::sepp::SeppInputs::read(grid, obs, config.getList("sepp.covariates"));
-    const auto nt = static_cast<std::int64_t>(inputs.missing.size());
-    // Bins before sepp.fit_end (later data held back), from sepp.training_days before that.
-    const auto fit_end = config.getString("sepp.fit_end");
-    std::int64_t b1 = nt;
-    if (!fit_end.empty()) {
-      b1 = 0;
-      while (b1 < nt && inputs.bin_start_iso[static_cast<std::size_t>(b1)].substr(0, 10) < fit_end) ++b1;
-    }
-    const double training = config.getDouble("sepp.training_days");
-    std::int64_t b0 = 0;
-    if (training > 0.0) {
-      while (b0 < b1 && inputs.edges[static_cast<std::size_t>(b0)] <
-                            inputs.edges[static_cast<std::size_t>(b1)] - training - 1e-9)
-        ++b0;
-    }
-    if (b1 <= b0)
-      throw Error(ExitCode::Usage, "vigie fit: no bin of the store before sepp.fit_end = " + fit_end, true);
-    const models::sepp::SeppFit fitter(grid,
-                                       inputs.data(grid, obs, config.getList("sepp.categories"), b0, b1));
-    const auto result = fitter.fit(options);
-    for (std::size_t k = 0; k < result.log_likelihood.size(); ++k)
-      VIGIE_LOG_INFO("sepp EM iteration " << k + 1 << ": log-likelihood " << result.log_likelihood[k]);
-    const auto report = models::sepp::fitReport(
-        result, inputs, models::eventFactors(config), caseName(config),
-        inputs.bin_start_iso[static_cast<std::size_t>(b0)],
-        b1 < nt ? inputs.bin_start_iso[static_cast<std::size_t>(b1)] : "the store's end",
-        config.getBool("sepp.trigger"));
-    {
-      auto file = store::FieldFile::create(env.comm(), session.out().file("params.h5"), grid.geometry());
-      forecast::writeProvenance(file, session.provenance());
-      models::sepp::writeParams(file, grid, result, inputs);
-      file.commit();
-    }
-    if (env.rank() == 0) {
-      writeAtomically(session.out(), "params.json", report.dump(2) + "\n");
-      std::cout << models::sepp::factorTable(report) << std::flush;
-    }
-    outputs.insert(outputs.end(), {"params.h5", "params.h5.xmf", "params.json"});
-    extra["theta"] = result.params.theta;
-    extra["omega_per_day"] = result.params.omega;
-    extra["sigma_m"] = result.params.sigma_m;
-    extra["iterations"] = result.iterations;
-    VIGIE_LOG_INFO("fit: " << result.iterations << " EM iterations; wrote "
-                           << session.out().file("params.json").string() << " and params.h5");
-    core::TimerRegistry::instance().report(env.comm());
+    fitBody(env, session, outputs, extra);
   });
 }
 
@@ -375,63 +353,231 @@ int cmdSimulate(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+/// Not collective. What a backtest depends on: the effective configuration without the sections that do not
+/// change its result (output, forecast, run, simulate, score, privacy), hashed.
+std::string backtestFingerprint(const core::Config& config) {
+  std::istringstream is(config.effectiveText());
+  std::string kept;
+  bool skip = false;
+  for (std::string line; std::getline(is, line);) {
+    if (!line.empty() && line.front() == '[') {
+      const auto section = line.substr(1, line.find(']') - 1);
+      skip = section == "output" || section == "forecast" || section == "run" || section == "simulate" ||
+             section == "score" || section == "privacy";
+    }
+    if (!skip) kept += line + "\n";
+  }
+  return audit::sha256Hex(kept);
+}
+
+/// Collective. `vigie backtest`: ingests when needed, tunes, runs the backtest and its grid-offset band,
+/// writes backtest.json and backtest.md (and the plots).
+void backtestBody(const core::Environment& env, Session& session, std::vector<std::string>& outputs,
+                  nlohmann::json& extra) {
+  const auto& config = session.config();
+  // Settings first: a bad [backtest] option fails before any ingest work.
+  const auto settings = verify::BacktestSettings::fromConfig(config, core::caseName(config));
+  const auto spec = grid::CityGrid::specFromConfig(config);
+  ingestIfNeeded(env, session, spec, outputs, extra);
+  auto tuned = settings;
+  bool plotted = false;
+  nlohmann::json per_category = nlohmann::json::object();
+  nlohmann::json doc;
+  {
+    const auto series =
+        verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
+    // Hyper-parameters are tuned once, on the categories summed, before any scored window.
+    const auto tuning = verify::Backtest::tune(env.comm(), spec, config, tuned, series);
+    doc = verify::Backtest::run(env.comm(), spec, config, tuned, series);
+    doc["tuning"] = tuning;
+  }
+  // The band reruns the backtest on grids shifted by fractions of a cell, with the same tuned values.
+  const auto band =
+      verify::OffsetBand::run(env.comm(), config, tuned, session.out().path(), session.provenance(), doc);
+  if (!band.is_null()) {
+    doc["grid_offset_band"] = band;
+    outputs.emplace_back("offsets/");
+  }
+  if (settings.per_category) {
+    // A second pass scores each category alone with the same tuned values, one category in memory at a
+    // time.
+    verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories,
+                                 [&](const verify::ObservedSeries& one) {
+                                   per_category[one.categories.front()] =
+                                       verify::Backtest::scoreCategory(env.comm(), spec, config, tuned, one);
+                                 });
+    doc["per_category"] = per_category;
+  }
+  doc["inputs_fingerprint"] = backtestFingerprint(config);
+  if (env.rank() == 0) {
+    writeAtomically(session.out(), "backtest.json", doc.dump(2) + "\n");
+    writeAtomically(session.out(), "backtest.md", verify::Backtest::markdown(doc));
+    plotted = config.getBool("backtest.plots") &&
+              runPlotScript("backtest_plots.py", session.out().file("backtest.json"), "backtest: the plots");
+  }
+  outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
+  // Every rank lists the same outputs: rank 0 tells the others whether the plots exist.
+  int drawn = plotted ? 1 : 0;
+  VIGIE_CHECK_MPI(MPI_Bcast(&drawn, 1, MPI_INT, 0, env.comm()));
+  if (drawn != 0)
+    outputs.insert(outputs.end(), {"backtest_hit_rate_vs_area.png", "backtest_reliability.png",
+                                   "backtest_pai5_per_window.png"});
+  extra["windows"] = doc["windows"];
+  extra["best_baseline"] = doc["best_baseline"];
+  VIGIE_LOG_INFO("backtest: " << doc["windows"].get<std::int64_t>() << " windows, best baseline "
+                              << doc["best_baseline"].get<std::string>() << "; wrote "
+                              << session.out().file("backtest.json").string() << " and backtest.md");
+  core::TimerRegistry::instance().report(env.comm());
+}
+
 int cmdBacktest(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "backtest");
   return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
-    const auto& config = session.config();
-    // Settings first: a bad [backtest] option fails before any ingest work.
-    const auto settings = verify::BacktestSettings::fromConfig(config, caseName(config));
-    const auto spec = grid::CityGrid::specFromConfig(config);
-    ingestIfNeeded(env, session, spec, outputs, extra);
-    auto tuned = settings;
-    bool plotted = false;
-    nlohmann::json per_category = nlohmann::json::object();
-    nlohmann::json doc;
+    backtestBody(env, session, outputs, extra);
+  });
+}
+
+/// Collective. Whether <out>/backtest.json is missing or stale: older than obs.h5, or made from another
+/// configuration (its inputs_fingerprint).
+bool backtestStale(const core::Environment& env, const Session& session) {
+  int stale = 1;
+  if (env.rank() == 0) {
+    const auto path = session.out().file("backtest.json");
+    const auto obs = session.out().file("obs.h5");
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && std::filesystem::exists(obs, ec) &&
+        std::filesystem::last_write_time(path, ec) >= std::filesystem::last_write_time(obs, ec)) {
+      std::ifstream is(path);
+      const auto doc = nlohmann::json::parse(is, nullptr, false);
+      stale = !doc.is_discarded() &&
+                      doc.value("inputs_fingerprint", std::string()) == backtestFingerprint(session.config())
+                  ? 0
+                  : 1;
+    }
+  }
+  VIGIE_CHECK_MPI(MPI_Bcast(&stale, 1, MPI_INT, 0, env.comm()));
+  return stale != 0;
+}
+
+/// Collective. `vigie forecast`: ingests when needed, then Forecast::run on the store's grid, then the PNG
+/// maps (rank 0; a failure is a warning). Prints each horizon's expected total with its 80% interval.
+void forecastBody(const core::Environment& env, Session& session, const CommandLine& cl,
+                  std::vector<std::string>& outputs, nlohmann::json& extra) {
+  const auto& config = session.config();
+  const auto horizons = forecast::Forecast::horizons(config);  // a bad option fails before any work
+  const auto spec = grid::CityGrid::specFromConfig(config);
+  ingestIfNeeded(env, session, spec, outputs, extra);
+  grid::CityGrid grid(env.comm(), spec);
+  {
+    const auto file = store::FieldFile::open(env.comm(), session.out().file("obs.h5"));
+    grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny}));
+  }
+  const auto r =
+      forecast::Forecast::run(grid, config, session.provenance(), session.out().path(), cl.restart);
+  outputs.insert(outputs.end(), r.outputs.begin(), r.outputs.end());
+  bool plotted = false;
+  if (config.getBool("forecast.plots") && env.rank() == 0)
+    plotted = runPlotScript("forecast_maps.py", session.out().file("forecast") / "forecast.json",
+                            "forecast: the PNG maps");
+  int drawn = plotted ? 1 : 0;
+  VIGIE_CHECK_MPI(MPI_Bcast(&drawn, 1, MPI_INT, 0, env.comm()));
+  if (drawn != 0) {
+    for (const auto& h : horizons) {
+      outputs.push_back("forecast/map_" + h.name + ".png");
+      outputs.push_back("forecast/map_" + h.name + "_uncertainty.png");
+    }
+  }
+  extra["forecast_model"] = r.doc["model"];
+  extra["members"] = r.doc["members"];
+  extra["resumed_step"] = r.resumed_step;
+  VIGIE_LOG_INFO("\n" << grid.summary());
+  if (env.rank() == 0) {
+    std::ostringstream os;
+    os << "forecast from " << r.doc["forecast_start"].get<std::string>() << " ("
+       << r.doc["model"].get<std::string>() << ", " << r.doc["members"].get<int>() << " members):\n";
+    for (const auto& h : r.doc["horizons"]) {
+      const auto& t = h["total"];
+      os << "  " << h["name"].get<std::string>() << ": " << std::fixed << std::setprecision(1)
+         << t["expected"].get<double>() << " expected events, 80% interval " << std::setprecision(0)
+         << t["p10"].get<double>() << " to " << t["p90"].get<double>() << "\n";
+      os.unsetf(std::ios::floatfield);
+    }
+    os << "wrote " << session.out().file("forecast").string()
+       << "/ (summary.md, forecast.h5, GeoTIFF, GeoJSON, CSV" << (drawn != 0 ? ", PNG" : "") << ")\n";
+    printResult(os.str());
+  }
+  core::TimerRegistry::instance().report(env.comm());
+}
+
+int cmdForecast(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "forecast");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    forecastBody(env, session, cl, outputs, extra);
+  });
+}
+
+int cmdRun(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "run");
+  if (!session.config().getList("ingest.events").empty()) {
+    // The main job on a case with events: ingest, backtest (when missing or stale), fit, forecast.
+    return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+      forecast::Forecast::horizons(session.config());
+      ingestIfNeeded(env, session, grid::CityGrid::specFromConfig(session.config()), outputs, extra);
+      if (backtestStale(env, session)) {
+        VIGIE_LOG_INFO("run: backtest.json is missing or stale: running the backtest");
+        backtestBody(env, session, outputs, extra);
+      } else {
+        VIGIE_LOG_INFO("run: backtest.json is up to date with the store and the configuration");
+      }
+      const auto enabled = session.config().getList("models.enabled");
+      if (std::find(enabled.begin(), enabled.end(), "sepp") != enabled.end())
+        fitBody(env, session, outputs, extra);
+      forecastBody(env, session, cl, outputs, extra);
+    });
+  }
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    std::unique_ptr<grid::CityGrid> grid;
     {
-      const auto series =
-          verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories);
-      // Hyper-parameters are tuned once, on the categories summed, before any scored window.
-      const auto tuning = verify::Backtest::tune(env.comm(), spec, config, tuned, series);
-      doc = verify::Backtest::run(env.comm(), spec, config, tuned, series);
-      doc["tuning"] = tuning;
+      core::ScopedTimer t("grid");
+      grid = std::make_unique<grid::CityGrid>(env.comm(), grid::CityGrid::specFromConfig(session.config()));
     }
-    // The band reruns the backtest on grids shifted by fractions of a cell, with the same tuned values.
-    const auto band =
-        verify::OffsetBand::run(env.comm(), config, tuned, session.out().path(), session.provenance(), doc);
-    if (!band.is_null()) {
-      doc["grid_offset_band"] = band;
-      outputs.emplace_back("offsets/");
+    VIGIE_LOG_INFO("vigie " << session.provenance().version << " (git " << session.provenance().git_hash
+                            << "), " << env.size() << " ranks x " << env.threads() << " threads, seed "
+                            << session.provenance().seed);
+    VIGIE_LOG_INFO("\n" << grid->summary());
+    std::vector<std::int64_t> observed;
+    if (!session.config().getList("ingest.events").empty()) {
+      // Every subcommand works on an empty output folder: ingest first when the store is missing or stale.
+      if (ingest::IngestPipeline::needed(env.comm(), session.config(), session.out().path())) {
+        const auto s = ingest::IngestPipeline::run(session.config(), *grid, session.out().path(), false,
+                                                   session.provenance());
+        VIGIE_LOG_INFO(ingest::IngestPipeline::describe(s));
+        outputs.insert(outputs.end(), {"obs.h5", "obs.h5.xmf", "obs.journal", "rejects.csv"});
+        extra["ingest_rows_read"] = s.rows_read;
+        extra["ingest_accepted"] = s.accepted;
+      }
+      observed = ingest::IngestPipeline::observedTotals(*grid, session.out().path());
     }
-    if (settings.per_category) {
-      // A second pass scores each category alone with the same tuned values, one category in memory at a
-      // time.
-      verify::ObservedSeries::read(env.comm(), session.out().file("obs.h5"), settings.categories,
-                                   [&](const verify::ObservedSeries& one) {
-                                     per_category[one.categories.front()] = verify::Backtest::scoreCategory(
-                                         env.comm(), spec, config, tuned, one);
-                                   });
-      doc["per_category"] = per_category;
-    }
-    if (env.rank() == 0) {
-      writeAtomically(session.out(), "backtest.json", doc.dump(2) + "\n");
-      writeAtomically(session.out(), "backtest.md", verify::Backtest::markdown(doc));
-      plotted =
-          config.getBool("backtest.plots") &&
-          runPlotScript("backtest_plots.py", session.out().file("backtest.json"), "backtest: the plots");
-    }
-    outputs.insert(outputs.end(), {"backtest.json", "backtest.md"});
-    // Every rank lists the same outputs: rank 0 tells the others whether the plots exist.
-    int drawn = plotted ? 1 : 0;
-    VIGIE_CHECK_MPI(MPI_Bcast(&drawn, 1, MPI_INT, 0, env.comm()));
-    if (drawn != 0)
-      outputs.insert(outputs.end(), {"backtest_hit_rate_vs_area.png", "backtest_reliability.png",
-                                     "backtest_pai5_per_window.png"});
-    extra["windows"] = doc["windows"];
-    extra["best_baseline"] = doc["best_baseline"];
-    VIGIE_LOG_INFO("backtest: " << doc["windows"].get<std::int64_t>() << " windows, best baseline "
-                                << doc["best_baseline"].get<std::string>() << "; wrote "
-                                << session.out().file("backtest.json").string() << " and backtest.md");
+    // Models are built after ingest: an event-derived mask is known only then.
+    forecast::ForecastDriver driver(*grid, session.config(), session.provenance());
+    if (!observed.empty()) driver.setObservations(std::move(observed));
+    const auto summary = driver.run(session.out().path());
+    outputs.insert(outputs.end(), {"vigie_run.h5", "vigie_run.h5.xmf"});
+    extra["active_cells"] = grid->activeCells();
+    extra["active_area"] = grid->activeArea();
+    extra["snapshots"] = summary.snapshots;
+    extra["horizon_days"] = summary.horizon_days;
+    extra["final_intensity_sum"] = summary.final_intensity_sum;
+    VIGIE_LOG_INFO("wrote " << summary.output_file.string() << " (" << summary.snapshots
+                            << " intensity snapshots, models: "
+                            << (summary.models.empty() ? std::string("none") : [&] {
+                                 std::string s;
+                                 for (const auto& m : summary.models) s += (s.empty() ? "" : ",") + m;
+                                 return s;
+                               }())
+                            << ")");
     core::TimerRegistry::instance().report(env.comm());
+    printDiagnostics(env, driver.models());
   });
 }
 
@@ -444,7 +590,7 @@ int cmdScore(const core::Environment& env, const CommandLine& cl) {
     if (forecast_file.empty())
       throw Error(ExitCode::Usage, "vigie score needs --forecast FILE (option score.forecast)", true);
     const auto window = verify::ScoreWindow::parse(config.getString("score.window"));
-    const auto settings = verify::BacktestSettings::fromConfig(config, caseName(config));
+    const auto settings = verify::BacktestSettings::fromConfig(config, core::caseName(config));
     const auto spec = grid::CityGrid::specFromConfig(config);
     if (!config.getList("ingest.events").empty() &&
         ingest::IngestPipeline::needed(env.comm(), config, session.out().path())) {
@@ -506,8 +652,8 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   const auto& name = cl.positional.front();
   if (cl.append && name != "ingest")
     throw Error(ExitCode::Usage, "--append is an option of vigie ingest only", true);
-  if (cl.restart && name != "simulate")
-    throw Error(ExitCode::Usage, "--restart is an option of vigie simulate only", true);
+  if (cl.restart && name != "simulate" && name != "forecast" && name != "run")
+    throw Error(ExitCode::Usage, "--restart is an option of vigie simulate, forecast and run only", true);
   if (name != "audit" && cl.positional.size() > 1)
     throw Error(ExitCode::Usage, "vigie " + name + ": unexpected argument '" + cl.positional[1] + "'", true);
   if (name == "run") return cmdRun(env, cl);
@@ -516,6 +662,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "backtest") return cmdBacktest(env, cl);
   if (name == "fit") return cmdFit(env, cl);
   if (name == "simulate") return cmdSimulate(env, cl);
+  if (name == "forecast") return cmdForecast(env, cl);
   if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);

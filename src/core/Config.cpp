@@ -343,4 +343,11 @@ std::string Config::effectiveText() const {
   return os.str();
 }
 
+std::string caseName(const Config& config) {
+  const auto& f = config.file();
+  if (f.stem() != "config") return f.stem().string();
+  const auto folder = std::filesystem::absolute(f).parent_path().filename().string();
+  return folder.empty() ? f.stem().string() : folder;
+}
+
 }  // namespace vigie::core

@@ -94,4 +94,8 @@ std::vector<std::string> splitList(const std::string& text);
 /// Checks that `text` is a valid value of `type`; returns an empty string or the reason it is not.
 std::string validateOptionValue(OptionType type, const std::string& text);
 
+/// Not collective. The case's name in reports: the config file's stem, or its folder's name for a generic
+/// "config.ini".
+std::string caseName(const Config& config);
+
 }  // namespace vigie::core

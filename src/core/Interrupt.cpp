@@ -50,4 +50,16 @@ void faultPoint(const std::string& name, std::int64_t step) {
   if (fault != nullptr && name + ":" + std::to_string(step) == fault) std::raise(SIGTERM);
 }
 
+bool shouldResume(MPI_Comm comm, const std::filesystem::path& checkpoint, bool restart) {
+  int rank = 0;
+  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
+  int exists = rank == 0 && std::filesystem::exists(checkpoint) ? 1 : 0;
+  VIGIE_CHECK_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  if (restart && exists == 0)
+    throw Error(ExitCode::InputData, "--restart: no checkpoint " + checkpoint.string(), true);
+  if (restart) return true;
+  const char* count = std::getenv("SLURM_RESTART_COUNT");
+  return exists != 0 && count != nullptr && std::atol(count) > 0;
+}
+
 }  // namespace vigie::core

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace vigie::core {
@@ -40,5 +41,9 @@ class StopSignals {
 /// "<name>:<step>" (e.g. VIGIE_FAULT=simulate:30), which simulates a scheduler's stop at a known point of a
 /// run. Does nothing otherwise; production runs never set the variable.
 void faultPoint(const std::string& name, std::int64_t step);
+
+/// Collective. Whether a run resumes from `checkpoint`: always with `restart` (Error(InputData) on every rank
+/// when the checkpoint does not exist), and on a Slurm requeue (SLURM_RESTART_COUNT > 0) when it exists.
+[[nodiscard]] bool shouldResume(MPI_Comm comm, const std::filesystem::path& checkpoint, bool restart);
 
 }  // namespace vigie::core

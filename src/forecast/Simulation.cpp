@@ -115,17 +115,6 @@ std::string stateOfField(const std::string& field) {
 
 /// Collective. Whether to resume: --restart, or a scheduler's requeue (SLURM_RESTART_COUNT > 0) that finds a
 /// checkpoint. Rank 0 looks at the file system and tells the others, so that they cannot disagree.
-bool shouldResume(MPI_Comm comm, const std::filesystem::path& checkpoint, bool restart) {
-  int rank = 0;
-  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  int exists = rank == 0 && std::filesystem::exists(checkpoint) ? 1 : 0;
-  VIGIE_CHECK_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
-  if (restart && exists == 0)
-    throw Error(ExitCode::InputData, "--restart: no checkpoint " + checkpoint.string(), true);
-  if (restart) return true;
-  const char* count = std::getenv("SLURM_RESTART_COUNT");
-  return exists != 0 && count != nullptr && std::atol(count) > 0;
-}
 
 }  // namespace
 
@@ -173,7 +162,7 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
   int first_member = 0;
   int first_snapshot = 0;
   std::int64_t recorded = 0;
-  if (shouldResume(grid.comm(), checkpoint_path, restart)) {
+  if (core::shouldResume(grid.comm(), checkpoint_path, restart)) {
     const auto cp = store::FieldFile::open(grid.comm(), checkpoint_path);
     const auto geometry = cp.geometry();
     if (cp.stringAttribute("checkpoint.model") != name ||

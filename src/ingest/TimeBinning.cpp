@@ -352,9 +352,8 @@ std::int64_t TimeBinning::binStartUtc(std::int64_t b) const noexcept {
   return m_zone.toUtc(binStartCivil(b));
 }
 
-std::string TimeBinning::isoStart(std::int64_t b) const {
-  const std::int64_t utc = binStartUtc(b);
-  const std::int64_t civil = m_zone.toCivil(utc);
+std::string isoLocal(const TimeZone& zone, std::int64_t utc) {
+  const std::int64_t civil = zone.toCivil(utc);
   const CivilTime t = civilFromSeconds(civil);
   const std::int64_t offset = civil - utc;
   const std::int64_t magnitude = offset < 0 ? -offset : offset;
@@ -363,6 +362,10 @@ std::string TimeBinning::isoStart(std::int64_t b) const {
                 t.hour, t.minute, offset < 0 ? '-' : '+', static_cast<int>(magnitude / 3600),
                 static_cast<int>((magnitude % 3600) / 60));
   return text.data();
+}
+
+std::string TimeBinning::isoStart(std::int64_t b) const {
+  return isoLocal(m_zone, binStartUtc(b));
 }
 
 std::string TimeBinning::fingerprint() const {

@@ -58,6 +58,9 @@ class TimeZone {
   PosixRule m_rule;                          // after the last transition, when the file has a footer
 };
 
+/// Not collective. Local ISO-8601 time of a UTC instant with its offset: "2018-03-11T00:00-08:00".
+std::string isoLocal(const TimeZone& zone, std::int64_t utc);
+
 /// The width of one time bin (`ingest.bin`).
 enum class BinUnit { Hour, Day, Week, Month };
 

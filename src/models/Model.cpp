@@ -44,6 +44,14 @@ void Model::expectedEvents(std::span<double> owned, double days) const {
   for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += rate[c] * days;
 }
 
+void Model::expectedEventsBetween(std::span<double> owned, double from, double to) const {
+  if (!(from >= 0.0 && to >= from))
+    throw Error(ExitCode::Internal, "model " + m_name + ": expectedEventsBetween needs 0 <= from <= to");
+  std::vector<double> rate(owned.size(), 0.0);
+  contributeIntensity(rate);
+  for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += rate[c] * (to - from);
+}
+
 void Model::fit(std::span<const double> warm) {
   if (!isFitted()) return;
   core::ScopedTimer timer("model " + m_name + " fit");

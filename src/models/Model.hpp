@@ -1,6 +1,8 @@
 #pragma once
 /// The small interface every risk model implements, so the ForecastDriver can run any of them.
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -23,6 +25,36 @@ struct ModelContext {
   const grid::CityGrid& grid;
   const core::Config& config;
   std::uint64_t seed;
+};
+
+/// One piece of a forecast's future with constant temporal covariates: [t0, t1) in model days and the raw
+/// covariates of the store's units over it (what ingest writes under /covariates for a bin): "days" (local
+/// days the piece touches), "weekday" (of its first day, 0 = Monday), "public_holiday" and "school_holiday"
+/// (days that are such holidays), "school_holiday_missing" (1 when the table does not cover a day), each
+/// weather variable (rain_mm, tmax_c, ... aggregated as ingest does) with "<var>_missing", and
+/// "rain_day_share" (expected share of its days with at least 1 mm of rain).
+struct FuturePiece {
+  double t0 = 0.0;
+  double t1 = 0.0;
+  std::map<std::string, double> raw;
+};
+
+/// The temporal covariates of times the observation store does not cover (a forecast's future), from a
+/// stated source (climatology, a scenario). Implemented in forecast/FutureSource.hpp.
+class FutureCovariateSource {
+ public:
+  virtual ~FutureCovariateSource() = default;
+  /// Not collective. Splits [t0, t1) (model days) at the boundaries of the store's bins (local days for hour
+  /// and day stores) and returns each piece with its covariates, in time order.
+  [[nodiscard]] virtual std::vector<FuturePiece> pieces(double t0, double t1) const = 0;
+};
+
+/// One named factor of a cell's forecast: the multiplier it applies to the rate (exp(beta z) for a log-linear
+/// covariate) and what a unit of it means.
+struct CellFactor {
+  std::string name;
+  double multiplier = 1.0;
+  std::string meaning;
 };
 
 /// A model owns state fields on the city grid and advances them in time (days). Derived classes implement the
@@ -57,6 +89,23 @@ class Model {
   /// is. The default is contributeIntensity() times `days`; models whose rate changes within a window
   /// (decaying excitation, calendar covariates) override it.
   virtual void expectedEvents(std::span<double> owned, double days) const;
+  /// Adds the expected events per owned cell over [time() + from, time() + to) (0 <= from <= to, days), given
+  /// only what was observed up to time(): a forecast step of a horizon. Collective exactly when
+  /// contributeIntensity() is. The default is contributeIntensity() times (to - from).
+  virtual void expectedEventsBetween(std::span<double> owned, double from, double to) const;
+
+  /// Not collective. Gives the model the covariates of times beyond the store (nullptr: none). Models without
+  /// temporal covariates ignore it.
+  virtual void setFuture(std::shared_ptr<const FutureCovariateSource> /*future*/) {}
+  /// True when the model can draw its parameters from the fit's sampling distribution (drawParameters).
+  [[nodiscard]] virtual bool hasParameterUncertainty() const { return false; }
+  /// Not collective (the same on every rank). Replaces the fitted parameters with ensemble member `member`'s
+  /// draw from their approximate sampling distribution, keyed by (seed, member); member 0 restores the point
+  /// estimate. Only after a fit; a no-op for models without parameter uncertainty.
+  virtual void drawParameters(std::uint64_t /*seed*/, int /*member*/) {}
+  /// Not collective. The factors behind the forecast of owned cell `owned_index` (largest effect first), for
+  /// reports. Empty by default.
+  [[nodiscard]] virtual std::vector<CellFactor> cellFactors(std::size_t /*owned_index*/) const { return {}; }
 
   /// Collective. Named scalar diagnostics of the current state (e.g. the coefficient of variation of the
   /// attractiveness, "cv_A"), printed as `name=value` lines at the end of `vigie simulate` and `vigie run`,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The vigie command line as a user meets it: exit codes of docs/cli.md, error messages naming file and line,
-# overrides, the output lock, the audit log and its verifier, and docs/config.md generated from --help-config.
+# overrides, the output lock, the audit log and its verifier, --quiet and --json-log, and docs/config.md generated
+# from --help-config.
 # Usage: test_cli.sh VIGIE_EXE SOURCE_DIR
 set -uo pipefail
 vigie=$(realpath "$1")
@@ -27,17 +28,24 @@ check bad-mask-file 3 "nowhere.geojson" -- "$vigie" run --config "$cfg" --output
 # Overrides replace the file's values, and the effective configuration shows it.
 check override 0 "nx = 64" -- "$vigie" check-config --config "$cfg" --grid.nx 64 --output.dir="$work/o"
 
+# vigie run on the Marseille case is the whole main job (ingest, backtest, fit, forecast): these checks of
+# the command line keep it short (no tuning, no offset band, 4 members, no plots).
+fast=(--backtest.tune=false --backtest.grid_offsets= --backtest.per_category=false --forecast.members=4
+      --forecast.plots=false --backtest.plots=false)
+
 # A run from another working directory: paths in the config resolve against the config's folder.
 pushd /tmp >/dev/null
-check run-from-elsewhere 0 "active cells 23839" -- "$vigie" run --config "$cfg" --output.dir="$work/run"
+check run-from-elsewhere 0 "active cells 23839" -- "$vigie" run --config "$cfg" --output.dir="$work/run" "${fast[@]}"
 popd >/dev/null
-[ -f "$work/run/vigie_run.h5" ] && [ -f "$work/run/vigie_run.h5.xmf" ] || { echo "FAIL run outputs missing"; failures=$((failures + 1)); }
+[ -f "$work/run/forecast/forecast.h5" ] && [ -f "$work/run/forecast/forecast.h5.xmf" ] &&
+  [ -f "$work/run/backtest.json" ] && [ -f "$work/run/forecast/summary.md" ] ||
+  { echo "FAIL run outputs missing"; failures=$((failures + 1)); }
 ls "$work/run" | grep -q tmp- && { echo "FAIL a temporary file was left behind"; failures=$((failures + 1)); }
 
 # A second run on a locked output folder refuses with exit 5.
 flock "$work/run/.vigie.lock" -c "sleep 3" &
 sleep 0.5
-check locked-output 5 "another Vigie run holds" -- "$vigie" run --config "$cfg" --output.dir="$work/run"
+check locked-output 5 "another Vigie run holds" -- "$vigie" run --config "$cfg" --output.dir="$work/run" "${fast[@]}"
 wait
 
 # The audit log: one record per subcommand (run, the refused run does not get the lock so writes none).
@@ -48,6 +56,51 @@ grep -q '"subcommand":"check-config"' "$work/run/audit.jsonl" || { echo "FAIL au
 sed 's/"seed":20170101/"seed":1/' "$work/run/audit.jsonl" > "$work/tampered.jsonl"
 check audit-tampered 6 "FAILED" -- "$vigie" audit verify "$work/tampered.jsonl"
 check audit-usage 2 "usage: vigie audit verify FILE" -- "$vigie" audit
+
+# --quiet: warnings and errors only. check-config logs no info line anyway; run does, so it is checked both ways.
+check quiet-check-config 0 "configuration OK" -- "$vigie" check-config --config "$cfg" --output.dir="$work/log" --quiet
+grep -q "info:" <<<"$("$vigie" check-config --config "$cfg" --output.dir="$work/log" --quiet 2>&1)" &&
+  { echo "FAIL quiet-check-config printed an info: line"; failures=$((failures + 1)); }
+check run-logs-info 0 "\] info: " -- "$vigie" run --config "$cfg" --output.dir="$work/log" "${fast[@]}"
+if ! text=$("$vigie" run --config "$cfg" --output.dir="$work/log" "${fast[@]}" --quiet 2>&1) || grep -q "info:" <<<"$text"; then
+  echo "FAIL quiet-run: exit status or info: lines"; echo "$text" | tail -n 5; failures=$((failures + 1))
+else
+  echo "ok   quiet-run"; passes=$((passes + 1))
+fi
+
+# --json-log: every line of FILE is one JSON object with time (UTC), level and message; at least MIN of them, and
+# one at LEVEL whose message contains TEXT when given.
+json_lines() {  # json_lines NAME FILE MIN [LEVEL TEXT]
+  if /usr/bin/python3 - "$2" "$3" "${4:-}" "${5:-}" <<'PY'; then
+import json, re, sys
+path, least, level, text = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+lines = [l for l in open(path, encoding="utf-8").read().split("\n") if l]
+found = False
+for l in lines:
+    d = json.loads(l)
+    assert isinstance(d, dict) and set(d) <= {"time", "level", "message", "rank"}, l
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["time"]), l
+    assert d["level"] in ("debug", "info", "warning", "error") and isinstance(d["message"], str), l
+    found = found or (d["level"] == level and text in d["message"])
+assert len(lines) >= least, f"{len(lines)} JSON lines, expected at least {least}"
+assert not level or found, f"no {level} line with {text!r}"
+PY
+    echo "ok   $1"; passes=$((passes + 1))
+  else
+    echo "FAIL $1: $2 is not JSON log lines"; tail -n 5 "$2"; failures=$((failures + 1))
+  fi
+}
+"$vigie" check-config --config "$cfg" --output.dir="$work/log" --json-log >"$work/cc.out" 2>"$work/cc.err" ||
+  { echo "FAIL json-log-check-config: exit $?"; failures=$((failures + 1)); }
+json_lines json-log-check-config-stderr "$work/cc.err" 0
+"$vigie" run --config "$cfg" --output.dir="$work/log" "${fast[@]}" --json-log >"$work/run.out" 2>"$work/run.err" ||
+  { echo "FAIL json-log-run: exit $?"; failures=$((failures + 1)); }
+json_lines json-log-run-stderr "$work/run.err" 0
+# run prints nothing but log lines on standard output under --json-log (its results become log lines).
+json_lines json-log-run-stdout "$work/run.out" 2 info "active cells 23839"
+"$vigie" run --config "$cfg" --grid.bogus=1 --json-log >/dev/null 2>"$work/bad.err"
+[ $? -eq 2 ] || { echo "FAIL json-log-usage-error: exit status not 2"; failures=$((failures + 1)); }
+json_lines json-log-usage-error "$work/bad.err" 1 error "unknown option --grid.bogus"
 
 # docs/config.md is generated from --help-config and must be current.
 if diff -q <("$vigie" --help-config) "$src/docs/config.md" >/dev/null; then

@@ -68,6 +68,7 @@ SeppInputs SeppInputs::read(const grid::CityGrid& grid, const std::filesystem::p
     in.edges.push_back(static_cast<double>(s - starts[0]) / 86400.0);
   }
   const bool daily = in.bin == "hour" || in.bin == "day";
+  in.daily = daily;
   const auto has = [&](const std::string& path) { return file.hasField(path); };
   const auto bad = [&](const std::string& name, const std::string& why) {
     return Error(ExitCode::Usage,
@@ -90,6 +91,7 @@ SeppInputs SeppInputs::read(const grid::CityGrid& grid, const std::filesystem::p
       temporal.push_back(std::move(v));
       temporal_meaning.push_back("a Saturday or Sunday against a weekday");
       in.temporal_names.push_back(name);
+      in.temporal_rules.push_back({TemporalKind::Weekend, "weekday", 0.0, 1.0});
     } else if (name == "public_holiday" || name == "school_holiday") {
       const std::string path = "/covariates/calendar/" + name;
       if (!has(path))
@@ -104,6 +106,7 @@ SeppInputs SeppInputs::read(const grid::CityGrid& grid, const std::filesystem::p
                                      ? "a " + name.substr(0, name.find('_')) + " holiday against another day"
                                      : "a bin made only of such holidays against one with none");
       in.temporal_names.push_back(name);
+      in.temporal_rules.push_back({TemporalKind::Holiday, name, 0.0, 1.0});
     } else if (name == "rain_day") {
       if (!has("/covariates/weather/rain_mm")) throw bad(name, "needs covariates.weather");
       const auto rain = file.read1d<double>("/covariates/weather/rain_mm");
@@ -117,6 +120,7 @@ SeppInputs SeppInputs::read(const grid::CityGrid& grid, const std::filesystem::p
       temporal_meaning.push_back(daily ? "a day with at least 1 mm of rain against a dry day"
                                        : "1 mm of rain per day on average over the bin");
       in.temporal_names.push_back(name);
+      in.temporal_rules.push_back({TemporalKind::RainDay, "rain_mm", 0.0, 1.0});
     } else if (has("/covariates/weather/" + name)) {
       const auto x = file.read1d<double>("/covariates/weather/" + name);
       const auto miss = file.read1d<std::uint8_t>("/covariates/weather/" + name + "_missing");
@@ -128,6 +132,7 @@ SeppInputs SeppInputs::read(const grid::CityGrid& grid, const std::filesystem::p
       temporal.push_back(std::move(v));
       temporal_meaning.push_back("one standard deviation (" + fmt(sd) + ") more " + name);
       in.temporal_names.push_back(name);
+      in.temporal_rules.push_back({TemporalKind::Weather, name, mean, sd});
     } else if (has("/covariates/static/" + name)) {
       const store::Box whole{0, 0, grid.spec().nx, grid.spec().ny};
       const auto x = file.read2d<double>("/covariates/static/" + name, whole);
@@ -202,6 +207,42 @@ SeppData SeppInputs::data(const grid::CityGrid& grid, const std::filesystem::pat
   d.spatial_names = spatial_names;
   d.spatial = spatial;
   return d;
+}
+
+std::vector<double> SeppInputs::futureRow(const FuturePiece& piece) const {
+  const auto get = [&](const std::string& key) {
+    const auto it = piece.raw.find(key);
+    if (it == piece.raw.end())
+      throw Error(ExitCode::Internal, "sepp: the future covariates lack '" + key + "'");
+    return it->second;
+  };
+  const auto known = [&](const std::string& key) {
+    const auto it = piece.raw.find(key + "_missing");
+    return it == piece.raw.end() || it->second == 0.0;
+  };
+  const double days = std::max(1.0, get("days"));
+  std::vector<double> row;
+  for (const auto& rule : temporal_rules) {
+    switch (rule.kind) {
+      case TemporalKind::Weekend:
+        row.push_back(get("weekday") >= 5.0 ? 1.0 : 0.0);
+        break;
+      case TemporalKind::Holiday:
+        row.push_back(daily ? std::min(1.0, get(rule.raw)) : get(rule.raw) / days);
+        break;
+      case TemporalKind::RainDay:
+        if (!known("rain_mm")) {
+          row.push_back(0.0);
+        } else {
+          row.push_back(daily ? get("rain_day_share") : get("rain_mm") / days);
+        }
+        break;
+      case TemporalKind::Weather:
+        row.push_back(known(rule.raw) && rule.sd > 0.0 ? (get(rule.raw) - rule.mean) / rule.sd : 0.0);
+        break;
+    }
+  }
+  return row;
 }
 
 std::int64_t SeppInputs::binAt(double day) const {

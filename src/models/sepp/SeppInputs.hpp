@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "models/Model.hpp"
 #include "models/sepp/SeppFit.hpp"
 
 namespace vigie::grid {
@@ -26,6 +27,23 @@ struct SeppInputs {
   std::vector<double> spatial;              ///< owned * Ks values, index c * Ks + q (owned-box order)
   /// Per covariate (temporal then spatial): what a unit of it means, for the factor table.
   std::vector<std::string> meaning;
+
+  /// How a temporal covariate is made from the store's raw values, so a future piece gets the same units.
+  enum class TemporalKind { Weekend, Holiday, RainDay, Weather };
+  struct TemporalRule {
+    TemporalKind kind = TemporalKind::Weather;
+    std::string raw;    ///< raw value it is made from (weekday, public_holiday, rain_mm, tmax_c, ...)
+    double mean = 0.0;  ///< standardisation of a weather variable over the store's bins
+    double sd = 1.0;
+  };
+  std::vector<TemporalRule> temporal_rules;  ///< one per temporal covariate
+  bool daily = false;                        ///< the store's bins are hours or days
+
+  /// Not collective. The temporal covariate row of a piece of the future (Model.hpp FuturePiece), in the
+  /// units of the store's rows: a holiday count becomes the share of the piece's days in stores of week or
+  /// month bins, rain the mm per day (or, in hour and day stores, the share of rain days), a weather variable
+  /// is standardised with the store's mean and sd; an unknown value (missing) is 0, as in the store.
+  [[nodiscard]] std::vector<double> futureRow(const FuturePiece& piece) const;
 
   /// Collective over the grid's communicator. Reads /time and the covariates named in `names` from
   /// `obs_h5`:

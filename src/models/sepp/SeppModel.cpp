@@ -7,6 +7,8 @@
 
 #include "core/Config.hpp"
 #include "core/Error.hpp"
+#include "core/Reduce.hpp"
+#include "core/Rng.hpp"
 #include "grid/CityGrid.hpp"
 #include "models/baselines/BaselineSupport.hpp"
 
@@ -216,6 +218,118 @@ void SeppModel::expectedEvents(std::span<double> owned, double days) const {
   for (std::size_t c = 0; c < owned.size(); ++c) owned[c] += mask[c] != 0 ? forecast[c] : 0.0;
 }
 
+void SeppModel::expectedEventsBetween(std::span<double> owned, double from, double to) const {
+  checkOwnedSize(name(), *m_grid, owned.size());
+  if (!(from >= 0.0 && to >= from))
+    throw Error(ExitCode::Internal, "sepp: expectedEventsBetween needs 0 <= from <= to");
+  if (!m_fitted) {
+    Model::expectedEventsBetween(owned, from, to);
+    return;
+  }
+  const auto kt = m_inputs.temporal_names.size();
+  // sum over pieces of exp(beta_t . z) * length: the store's bins while they cover the time, then the future.
+  double tfac = 0.0;
+  double t = time() + from;
+  const double end = time() + to;
+  const double store_end = m_inputs.edges.empty() ? 0.0 : m_inputs.edges.back();
+  if (kt == 0) {
+    tfac = to - from;
+  } else {
+    while (t < end - 1e-12 && t < store_end - 1e-9) {
+      const auto it = std::upper_bound(m_inputs.edges.begin(), m_inputs.edges.end(), t + 1e-9);
+      const auto b = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, it - m_inputs.edges.begin() - 1));
+      const double next = std::min(end, m_inputs.edges[b + 1]);
+      double z = 0.0;
+      for (std::size_t k = 0; k < kt; ++k) z += m_params.beta[k] * m_inputs.temporal[b * kt + k];
+      tfac += std::exp(z) * (next - t);
+      t = next;
+    }
+    if (t < end - 1e-12) {
+      if (!m_future)
+        throw Error(ExitCode::InputData,
+                    "sepp: the forecast runs past the store's time axis and no future covariates were given");
+      for (const auto& piece : m_future->pieces(t, end)) {
+        const auto row = m_inputs.futureRow(piece);
+        double z = 0.0;
+        for (std::size_t k = 0; k < kt; ++k) z += m_params.beta[k] * row[k];
+        tfac += std::exp(z) * (piece.t1 - piece.t0);
+      }
+    }
+  }
+  const double trig = m_params.theta * (std::exp(-m_params.omega * from) - std::exp(-m_params.omega * to));
+  const auto ks = m_inputs.spatial_names.size();
+  const auto& mask = m_grid->ownedMask();
+  for (std::size_t c = 0; c < owned.size(); ++c) {
+    if (mask[c] == 0) continue;
+    double z = 0.0;
+    for (std::size_t q = 0; q < ks; ++q) z += m_params.beta[kt + q] * m_inputs.spatial[c * ks + q];
+    owned[c] += m_mu[c] * std::exp(z) * tfac + trig * m_state[c];
+  }
+}
+
+namespace {
+
+/// Gamma(shape, 1) by Marsaglia and Tsang (shape >= 1), from one stream.
+double gammaDraw(core::RandomStream& rng, double shape) {
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x = 0.0;
+    double v = 0.0;
+    do {
+      x = rng.normal();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = rng.uniform();
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+}  // namespace
+
+void SeppModel::drawParameters(std::uint64_t seed, int member) {
+  if (!m_fitted) return;
+  m_params = m_point;
+  m_mu = m_point_mu;
+  if (member == 0 || m_fit_events <= 0.0) return;
+  // Keyed by (seed, member): the same draw on every rank and whichever step asks for it.
+  core::RandomStream rng(seed ^ 0x5E99DA7AULL, static_cast<std::uint64_t>(member), 0);
+  const auto& se = m_last.beta_se;
+  for (std::size_t k = 0; k < m_params.beta.size(); ++k) {
+    const double z = rng.normal();
+    if (k < se.size() && std::isfinite(se[k]) && se[k] > 0.0) m_params.beta[k] += se[k] * z;
+  }
+  const double g = gammaDraw(rng, std::max(1.0, m_fit_events)) / std::max(1.0, m_fit_events);
+  for (auto& m : m_mu) m *= g;
+}
+
+std::vector<CellFactor> SeppModel::cellFactors(std::size_t c) const {
+  std::vector<CellFactor> out;
+  if (!m_fitted || c >= m_mu.size() || m_grid->ownedMask()[c] == 0) return out;
+  const auto kt = m_inputs.temporal_names.size();
+  const auto ks = m_inputs.spatial_names.size();
+  const auto& beta = m_point.beta.empty() ? m_params.beta : m_point.beta;
+  for (std::size_t q = 0; q < ks && kt + q < beta.size(); ++q) {
+    const auto k = kt + q;
+    out.push_back({m_inputs.spatial_names[q], std::exp(beta[k] * m_inputs.spatial[c * ks + q]),
+                   k < m_inputs.meaning.size() ? m_inputs.meaning[k] : std::string()});
+  }
+  const auto& mu = m_point_mu.empty() ? m_mu : m_point_mu;
+  if (m_mu_mean > 0.0 && mu[c] > 0.0)
+    out.push_back({"past_incidents_here", mu[c] / m_mu_mean,
+                   "the place's own background rate against the mean cell of the study area"});
+  const auto& p = m_point_mu.empty() ? m_params : m_point;
+  if (p.theta > 0.0 && m_state[c] > 0.0 && mu[c] > 0.0)
+    out.push_back({"recent_events", 1.0 + p.theta * p.omega * m_state[c] / mu[c],
+                   "excitation by recent nearby events against the background alone"});
+  std::stable_sort(out.begin(), out.end(), [](const CellFactor& a, const CellFactor& b) {
+    return std::abs(std::log(a.multiplier)) > std::abs(std::log(b.multiplier));
+  });
+  return out;
+}
+
 void SeppModel::doObserve(double t0, double t1, std::span<const double> owned_counts) {
   checkBin(name(), t0, t1);
   checkOwnedSize(name(), *m_grid, owned_counts.size());
@@ -290,6 +404,10 @@ void SeppModel::doFit(std::span<const double> warm) {
     std::fill(m_state.begin(), m_state.end(), 0.0);
     m_last = sepp::SeppFitResult{};
     m_fitted = true;
+    m_point = m_params;
+    m_point_mu = m_mu;
+    m_fit_events = 0.0;
+    m_mu_mean = 0.0;
     return;
   }
   sepp::SeppData data;
@@ -315,6 +433,16 @@ void SeppModel::doFit(std::span<const double> warm) {
   m_mu = m_last.mu;
   m_state = m_last.state;
   m_fitted = true;
+  m_point = m_params;
+  m_point_mu = m_mu;
+  m_fit_events = static_cast<double>(events);
+  double local_mu = 0.0;
+  const auto& mask = m_grid->ownedMask();
+  for (std::size_t c = 0; c < m_mu.size(); ++c) local_mu += mask[c] != 0 ? m_mu[c] : 0.0;
+  double sum_mu = 0.0;
+  // A report value only (not fed back into any forecast), so an unordered sum is enough.
+  VIGIE_CHECK_MPI(MPI_Allreduce(&local_mu, &sum_mu, 1, MPI_DOUBLE, MPI_SUM, m_grid->comm()));
+  m_mu_mean = m_active > 0.0 ? sum_mu / m_active : 0.0;
 }
 
 }  // namespace vigie::models

@@ -38,6 +38,22 @@ class SeppModel final : public Model {
   /// Not collective. The expected events over the next `days` with the state frozen at time().
   void expectedEvents(std::span<double> owned, double days) const override;
 
+  /// Not collective. Over [time() + from, time() + to): the background with the covariates of each piece
+  /// (the store's bins while they last, then the future source's pieces) plus the excitation decaying from
+  /// time(): theta (exp(-omega from) - exp(-omega to)) S.
+  void expectedEventsBetween(std::span<double> owned, double from, double to) const override;
+  void setFuture(std::shared_ptr<const FutureCovariateSource> future) override {
+    m_future = std::move(future);
+  }
+  [[nodiscard]] bool hasParameterUncertainty() const override { return m_fitted && m_fit_events > 0.0; }
+  /// beta ~ N(beta_hat, se^2) independently (a singular direction keeps its estimate) and the background
+  /// level times g ~ Gamma(N, 1/N), N the events of the fit (the Poisson uncertainty of the overall rate);
+  /// theta, omega and sigma keep their estimates (no standard errors for them yet).
+  void drawParameters(std::uint64_t seed, int member) override;
+  /// Each spatial covariate's exp(beta z) at the cell, the cell's own background against the mean active
+  /// cell ("past_incidents_here") and, with a trigger, the excitation by recent events ("recent_events").
+  [[nodiscard]] std::vector<CellFactor> cellFactors(std::size_t owned_index) const override;
+
   [[nodiscard]] bool isFitted() const override { return true; }
   [[nodiscard]] std::vector<double> fittedParameters() const override;
 
@@ -83,6 +99,11 @@ class SeppModel final : public Model {
   double m_active = 0.0;  ///< active cells of the whole grid
   double m_observed_days = 0.0;
   sepp::SeppFitResult m_last;
+  std::shared_ptr<const FutureCovariateSource> m_future;
+  sepp::SeppParams m_point;  ///< the fit's parameters (drawParameters restores them for member 0)
+  std::vector<double> m_point_mu;
+  double m_fit_events = 0.0;  ///< events the last fit used
+  double m_mu_mean = 0.0;     ///< mean background over the active cells at the last fit
 };
 
 }  // namespace vigie::models
