@@ -232,8 +232,8 @@ void ingestIfNeeded(const core::Environment& env, Session& session, const grid::
 /// Collective. `vigie fit`: fits sepp on the store (ingesting first when needed) and writes params.h5 and
 /// params.json; prints the factor table.
 void fitBody(const core::Environment& env, Session& session, std::vector<std::string>& outputs,
-             nlohmann::json& extra) {
-  const auto& config = session.config();
+             nlohmann::json& extra, const core::Config* tuned = nullptr) {
+  const auto& config = tuned != nullptr ? *tuned : session.config();
   const auto spec = grid::CityGrid::specFromConfig(config);
   const auto options = models::SeppModel::fitOptions(config, session.provenance().seed);
   ingestIfNeeded(env, session, spec, outputs, extra);
@@ -530,8 +530,22 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
         VIGIE_LOG_INFO("run: backtest.json is up to date with the store and the configuration");
       }
       const auto enabled = session.config().getList("models.enabled");
-      if (std::find(enabled.begin(), enabled.end(), "sepp") != enabled.end())
-        fitBody(env, session, outputs, extra);
+      if (std::find(enabled.begin(), enabled.end(), "sepp") != enabled.end()) {
+        // The fit reported in params.json uses the sepp hyper-parameters the backtest tuned, as the forecast
+        // does.
+        std::vector<std::pair<std::string, std::string>> overrides;
+        if (session.config().getBool("forecast.use_tuned")) {
+          std::ifstream is(session.out().file("backtest.json"));
+          const auto doc = nlohmann::json::parse(is, nullptr, false);
+          if (!doc.is_discarded() && doc.contains("tuned_parameters") &&
+              doc["tuned_parameters"].contains("sepp")) {
+            for (const auto& [key, value] : doc["tuned_parameters"]["sepp"].items())
+              overrides.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+          }
+        }
+        const auto tuned = session.config().withOverrides(overrides);
+        fitBody(env, session, outputs, extra, &tuned);
+      }
       forecastBody(env, session, cl, outputs, extra);
     });
   }
