@@ -21,6 +21,7 @@
 #include "core/Timer.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "forecast/FutureConditions.hpp"
+#include "forecast/Predictor.hpp"
 #include "forecast/Products.hpp"
 #include "geo/GeoJson.hpp"
 #include "geo/Rasterize.hpp"
@@ -44,64 +45,6 @@ constexpr int kSchemaVersion = 1;
 constexpr double kNoData = -9999.0;
 constexpr std::uint64_t kPoissonKey = 0xF0CA57C0FFEEULL;
 
-/// The future's covariates for the models: the store's bins continued past its end (local days for hour and
-/// day stores), each piece's covariates from FutureConditions (climatology, calendar, a scenario's values).
-class FutureSource final : public models::FutureCovariateSource {
- public:
-  FutureSource(FutureConditions conditions, ingest::TimeZone zone, const std::string& store_bin,
-               std::int64_t origin_utc)
-      : m_conditions(std::move(conditions)),
-        m_split(store_bin == "week"    ? ingest::BinUnit::Week
-                : store_bin == "month" ? ingest::BinUnit::Month
-                                       : ingest::BinUnit::Day,
-                std::move(zone)),
-        m_origin(origin_utc) {}
-
-  [[nodiscard]] std::vector<models::FuturePiece> pieces(double t0, double t1) const override {
-    std::vector<models::FuturePiece> out;
-    std::int64_t a = m_origin + std::llround(t0 * 86400.0);
-    const std::int64_t b = m_origin + std::llround(t1 * 86400.0);
-    const auto& zone = m_split.zone();
-    const auto floorDay = [](std::int64_t s) { return s >= 0 ? s / 86400 : -((-s + 86399) / 86400); };
-    while (a < b) {
-      const auto bin = m_split.binOf(zone.toCivil(a));
-      std::int64_t next = std::min(b, m_split.binStartUtc(bin + 1));
-      if (next <= a) next = b;
-      const ingest::DaySpan span{floorDay(zone.toCivil(a)), floorDay(zone.toCivil(next) - 1) + 1, -1};
-      out.push_back({static_cast<double>(a - m_origin) / 86400.0,
-                     static_cast<double>(next - m_origin) / 86400.0, raw(span)});
-      a = next;
-    }
-    return out;
-  }
-
- private:
-  [[nodiscard]] const std::map<std::string, double>& raw(const ingest::DaySpan& span) const {
-    const auto key = std::make_pair(span.first_day, span.end_day);
-    const auto it = m_cache.find(key);
-    if (it != m_cache.end()) return it->second;
-    const auto fc = m_conditions.at({span});
-    std::map<std::string, double> r;
-    r["days"] = static_cast<double>(span.end_day - span.first_day);
-    r["weekday"] = fc.calendar.weekday.at(0);
-    r["public_holiday"] = fc.calendar.public_holiday.at(0);
-    r["school_holiday"] = fc.calendar.school_holiday.at(0);
-    r["school_holiday_missing"] = fc.calendar.school_holiday_missing.at(0);
-    const auto& names = ingest::Weather::names();
-    for (std::size_t v = 0; v < names.size() && v < fc.weather.values.size(); ++v) {
-      r[names[v]] = fc.weather.values[v].at(0);
-      r[names[v] + "_missing"] = fc.weather.missing_by_var.at(v).at(0);
-    }
-    r["rain_day_share"] = fc.rain_day_share.at(0);
-    return m_cache.emplace(key, std::move(r)).first->second;
-  }
-
-  FutureConditions m_conditions;
-  ingest::TimeBinning m_split;
-  std::int64_t m_origin;
-  mutable std::map<std::pair<std::int64_t, std::int64_t>, std::map<std::string, double>> m_cache;
-};
-
 /// One step of a horizon.
 struct Step {
   std::int64_t utc0 = 0;
@@ -110,14 +53,6 @@ struct Step {
   double to = 0.0;
   std::string iso;  ///< local start
   int hour = -1;    ///< local hour of day of an hour step
-};
-
-/// A component of the forecast: a model with its (tuned) configuration and its blend weight.
-struct Component {
-  std::string name;
-  double weight = 1.0;
-  std::unique_ptr<core::Config> config;
-  std::unique_ptr<models::Model> model;
 };
 
 /// What the step loop accumulates for one horizon (everything a checkpoint must carry).
@@ -154,26 +89,6 @@ void finite(nlohmann::json& j) {
   } else if (j.is_structured()) {
     for (auto& v : j) finite(v);
   }
-}
-
-/// Collective. <out>/backtest.json on every rank, or null.
-nlohmann::json readBacktest(MPI_Comm comm, const std::filesystem::path& path) {
-  int rank = 0;
-  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  std::string text;
-  if (rank == 0 && std::filesystem::exists(path)) {
-    std::ifstream is(path, std::ios::binary);
-    text.assign(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
-  }
-  long long n = static_cast<long long>(text.size());
-  VIGIE_CHECK_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, comm));
-  text.resize(static_cast<std::size_t>(n));
-  if (n > 0) VIGIE_CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
-  if (n == 0) return nullptr;
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded())
-    throw Error(ExitCode::InputData, path.string() + ": not valid JSON (rerun vigie backtest)", true);
-  return doc;
 }
 
 /// Collective. Gathers one string per rank on rank 0 (rank order); empty elsewhere.
@@ -484,146 +399,20 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
                 true);
   const auto conditions = FutureConditions::fromConfig(config);
 
-  // The store, whole, on every rank (the counts of the selected categories).
-  const auto settings = verify::BacktestSettings::fromConfig(config, "");
-  const auto obs = out / "obs.h5";
-  const auto series = verify::ObservedSeries::read(comm, obs, settings.categories);
-  std::string tz_name;
-  std::vector<double> hour_profile(24, 0.0);
-  const auto plane_cells = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
-  {
-    const auto file = store::FieldFile::open(comm, obs);
-    tz_name = file.stringAttribute("timezone");
-    for (const auto& c : series.categories) {
-      const std::string path = "/profiles/hour_of_day/" + c;
-      if (!file.hasField(path)) continue;
-      // [24][ny][nx] events per local hour of day and cell, summed over the grid.
-      int nt = 0;
-      const auto h = file.read3d<std::int32_t>(path, store::Box{0, 0, series.nx, series.ny}, &nt);
-      for (std::size_t k = 0; k < h.size() && nt == 24; ++k) hour_profile[k / plane_cells] += h[k];
-    }
-  }
-  const ingest::TimeZone zone(tz_name);
-  double profile_events = 0.0;
-  for (const double v : hour_profile) profile_events += v;
-  std::string profile_source;
-  if (profile_events > 0.0) {
-    for (auto& v : hour_profile) v /= profile_events;
-    profile_source = "hour of day of the " + std::to_string(static_cast<long long>(profile_events)) +
-                     " events of the store with a known time";
-  } else {
-    std::fill(hour_profile.begin(), hour_profile.end(), 1.0 / 24.0);
-    profile_source = "flat (the store holds no hour of day)";
-  }
-
-  // The forecast start: the end of the store, or the bin that starts on forecast.start.
-  std::int64_t b_start = series.bins();
-  const auto start_text = config.getString("forecast.start");
-  if (!start_text.empty()) {
-    b_start = -1;
-    for (std::int64_t b = 0; b <= series.bins(); ++b) {
-      const auto iso = b < series.bins() ? series.bin_start_iso[static_cast<std::size_t>(b)]
-                                         : ingest::isoLocal(zone, series.bin_start.back());
-      if (iso.substr(0, 10) == start_text) {
-        b_start = b;
-        break;
-      }
-    }
-    if (b_start < 1)
-      throw Error(ExitCode::Usage,
-                  "forecast.start " + start_text + " is not the start of a bin after the store's first one",
-                  true);
-  }
-  const std::int64_t start_utc = series.bin_start[static_cast<std::size_t>(b_start)];
-  const std::int64_t origin_utc = series.bin_start.front();
-
-  // The published model and its components.
-  const auto bt = readBacktest(comm, out / "backtest.json");
-  const auto enabled = config.getList("models.enabled");
-  auto requested = config.getString("forecast.model");
-  const bool has_stacking = !bt.is_null() && bt.contains("stacking") && bt["stacking"].contains("weights") &&
-                            bt["stacking"]["weights"].size() >= 2;
-  if (requested == "auto")
-    requested = has_stacking ? "blend" : (enabled.empty() ? std::string() : enabled.front());
-  if (requested.empty())
-    throw Error(ExitCode::Usage, "vigie forecast: models.enabled is empty and forecast.model is auto", true);
-  std::vector<Component> comps;
-  if (requested == "blend") {
-    if (!has_stacking)
-      throw Error(ExitCode::Usage,
-                  "forecast.model = blend needs the stacking weights of " + (out / "backtest.json").string() +
-                      " (run vigie backtest, or vigie run)",
-                  true);
-    for (const auto& [name, w] : bt["stacking"]["weights"].items()) {
-      Component c;
-      c.name = name;
-      c.weight = w.get<double>();
-      comps.push_back(std::move(c));
-    }
-  } else {
-    Component c;
-    c.name = requested;
-    comps.push_back(std::move(c));
-  }
-  const bool use_tuned = config.getBool("forecast.use_tuned");
-  nlohmann::json tuned_used = nlohmann::json::object();
-  for (auto& c : comps) {
-    std::vector<std::pair<std::string, std::string>> overrides;
-    if (use_tuned && !bt.is_null() && bt.contains("tuned_parameters") &&
-        bt["tuned_parameters"].contains(c.name)) {
-      for (const auto& [key, value] : bt["tuned_parameters"][c.name].items()) {
-        overrides.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
-        tuned_used[c.name][key] = overrides.back().second;
-      }
-    }
-    c.config = std::make_unique<core::Config>(overrides.empty() ? config : config.withOverrides(overrides));
-    const models::ModelContext context{grid, *c.config, provenance.seed};
-    c.model = models::ModelRegistry::instance().create(c.name, context);
-  }
-
-  // Replay the store up to the start, then fit.
+  // The models, replayed up to the start and fitted; the future's covariates.
+  Predictor predictor(grid, config, provenance, out);
+  predictor.setFuture(conditions);
+  const auto& series = predictor.series();
+  const auto& zone = predictor.zone();
+  const auto& comps = predictor.components();
+  const auto& bt = predictor.backtest();
+  const auto& requested = predictor.model();
+  const auto& hour_profile = predictor.hourProfile();
+  const auto start_utc = predictor.startUtc();
+  const bool parameter_draws = predictor.parameterDraws();
   const auto& box = grid.ownedBox();
   const auto owned = static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj);
-  const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
-  const auto day = [&](std::int64_t b) {
-    return static_cast<double>(series.bin_start[static_cast<std::size_t>(b)] - origin_utc) / 86400.0;
-  };
-  std::vector<std::int64_t> observed_total(plane, 0);
-  {
-    core::ScopedTimer timer("forecast replay");
-    std::vector<double> counts(owned, 0.0);
-    for (std::int64_t b = 0; b < b_start; ++b) {
-      const bool have = series.missing[static_cast<std::size_t>(b)] == 0;
-      if (have) {
-        const auto* c = series.counts.data() + static_cast<std::size_t>(b) * plane;
-        for (std::size_t g = 0; g < plane; ++g) observed_total[g] += c[g];
-        for (int j = 0; j < box.nj; ++j) {
-          for (int i = 0; i < box.ni; ++i)
-            counts[static_cast<std::size_t>(j) * static_cast<std::size_t>(box.ni) +
-                   static_cast<std::size_t>(i)] =
-                c[static_cast<std::size_t>(j + box.j0) * static_cast<std::size_t>(series.nx) +
-                  static_cast<std::size_t>(i + box.i0)];
-        }
-      }
-      for (auto& comp : comps) {
-        if (have) comp.model->observe(day(b), day(b + 1), counts);
-        comp.model->advance(day(b), day(b + 1));
-      }
-    }
-  }
-  std::shared_ptr<const models::FutureCovariateSource> future =
-      std::make_shared<FutureSource>(conditions, zone, series.bin, origin_utc);
-  for (auto& comp : comps) {
-    if (comp.model->isFitted()) {
-      core::ScopedTimer timer("forecast fit");
-      comp.model->fit({});
-      VIGIE_LOG_INFO("forecast: fitted " << comp.name << " on the " << b_start << " bins before "
-                                         << ingest::isoLocal(zone, start_utc));
-    }
-    comp.model->setFuture(future);
-  }
-  bool parameter_draws = false;
-  for (const auto& comp : comps) parameter_draws = parameter_draws || comp.model->hasParameterUncertainty();
+  const auto& observed_total = predictor.observedTotal();
 
   // Areas, privacy, the horizons' steps.
   const auto areas = readAreas(grid, config);
@@ -637,7 +426,6 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   const auto published = publishedCells(grid, global_mask, observed_total, min_count, radius_m);
   std::vector<std::uint8_t> owned_published(owned, 0);
   for (std::size_t c = 0; c < owned; ++c) owned_published[c] = published[static_cast<std::size_t>(gidx[c])];
-  const bool hourly_store = series.bin == "hour";
 
   std::vector<HorizonState> states;
   std::int64_t total_steps = 0;
@@ -722,7 +510,7 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   const core::StopSignals stop_signals;
   const auto& mask = grid.ownedMask();
   std::vector<double> lam(owned);
-  std::vector<double> part(owned);
+  std::vector<std::vector<double>> per_component;
   std::vector<double> ens(static_cast<std::size_t>(members) * owned);
   std::vector<double> sorted(static_cast<std::size_t>(members));
   std::vector<std::int64_t> city(static_cast<std::size_t>(members));
@@ -735,25 +523,16 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
       if (g < done) continue;
       core::ScopedTimer timer("forecast step");
       const auto& st = s.steps[k];
-      // Stores of day bins or longer carry no hour: an hour step gets the hour-of-day profile's share.
-      const double hour_factor =
-          st.hour >= 0 && !hourly_store ? 24.0 * hour_profile[static_cast<std::size_t>(st.hour)] : 1.0;
       std::fill(city.begin(), city.end(), 0);
       std::fill(area_local.begin(), area_local.end(), 0);
       for (int m = 0; m < members; ++m) {
-        std::fill(lam.begin(), lam.end(), 0.0);
-        for (auto& comp : comps) {
-          if (comp.weight <= 0.0) continue;
-          comp.model->drawParameters(provenance.seed, m);
-          std::fill(part.begin(), part.end(), 0.0);
-          comp.model->expectedEventsBetween(part, st.from, st.to);
-          for (std::size_t c = 0; c < owned; ++c) {
-            const double v = mask[c] != 0 ? part[c] * hour_factor : 0.0;
-            if (!std::isfinite(v) || v < 0.0)
-              throw Error(ExitCode::Numerical,
-                          "forecast: model " + comp.name + " gave a negative or non-finite expected count");
-            lam[c] += comp.weight * v;
-            if (m == 0 && comps.size() > 1) s.fields[comp.name + ".expected"][k * owned + c] = v;
+        predictor.expected(m, st.from, st.to, st.hour, lam,
+                           m == 0 && comps.size() > 1 ? &per_component : nullptr);
+        if (m == 0 && comps.size() > 1) {
+          for (std::size_t q = 0; q < comps.size(); ++q) {
+            if (per_component[q].empty()) continue;
+            std::copy(per_component[q].begin(), per_component[q].end(),
+                      s.fields[comps[q].name + ".expected"].begin() + static_cast<std::ptrdiff_t>(k * owned));
           }
         }
         std::copy(lam.begin(), lam.end(), ens.begin() + static_cast<std::ptrdiff_t>(m * owned));
@@ -818,7 +597,7 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
                     true);
     }
   }
-  for (auto& comp : comps) comp.model->drawParameters(provenance.seed, 0);
+  predictor.restorePointEstimate();
 
   // forecast.h5, the GeoTIFFs and the horizon totals.
   nlohmann::json doc;
@@ -834,7 +613,7 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
                  {"ny", grid.ny()}};
   doc["data_start"] = series.bin_start_iso.front();
   doc["forecast_start"] = ingest::isoLocal(zone, start_utc);
-  doc["bins_used"] = b_start;
+  doc["bins_used"] = predictor.binsUsed();
   doc["categories"] = series.categories;
   doc["model"] = requested;
   doc["models"] = nlohmann::json::array();
@@ -843,14 +622,14 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   if (requested == "blend") {
     for (const auto& c : comps) doc["blend_weights"][c.name] = c.weight;
   }
-  doc["tuned_parameters"] = tuned_used;
+  doc["tuned_parameters"] = predictor.tunedParameters();
   doc["members"] = members;
   doc["parameter_draws"] = parameter_draws;
   doc["covariates"] = {{"source", conditions.source()},
                        {"weather", conditions.weatherText()},
                        {"calendar", conditions.calendarText()},
                        {"overrides", conditions.overrides()}};
-  doc["hour_profile"] = {{"source", profile_source}, {"shares", hour_profile}};
+  doc["hour_profile"] = {{"source", predictor.hourProfileSource()}, {"shares", hour_profile}};
   doc["main_horizon"] = main_horizon;
   doc["outline"] = outlineJson(grid);
   doc["skill"] = skillJson(bt, requested, comps);
@@ -970,10 +749,6 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
                       });
     order.resize(k_top);
     // Factors from the owner of each cell, by the heaviest component that explains itself.
-    std::vector<const Component*> by_weight;
-    for (const auto& c : comps) by_weight.push_back(&c);
-    std::stable_sort(by_weight.begin(), by_weight.end(),
-                     [](const Component* a, const Component* b) { return a->weight > b->weight; });
     nlohmann::json mine = nlohmann::json::object();
     for (const auto gcell : order) {
       const int i = static_cast<int>(gcell % static_cast<std::size_t>(grid.nx()));
@@ -982,17 +757,13 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
       const auto c = static_cast<std::size_t>(j - box.j0) * static_cast<std::size_t>(box.ni) +
                      static_cast<std::size_t>(i - box.i0);
       nlohmann::json fl = nlohmann::json::array();
-      for (const auto* comp : by_weight) {
-        const auto factors = comp->model->cellFactors(c);
-        if (factors.empty()) continue;
-        // The three largest effects, leaving out those within 2% of no effect.
-        for (std::size_t q = 0; q < factors.size() && q < 3; ++q) {
-          if (std::abs(std::log(factors[q].multiplier)) < std::log(1.02)) break;
-          fl.push_back({{"name", factors[q].name},
-                        {"multiplier", factors[q].multiplier},
-                        {"meaning", factors[q].meaning}});
-        }
-        break;
+      const auto factors = predictor.factors(c);
+      // The three largest effects, leaving out those within 2% of no effect.
+      for (std::size_t q = 0; q < factors.size() && q < 3; ++q) {
+        if (std::abs(std::log(factors[q].multiplier)) < std::log(1.02)) break;
+        fl.push_back({{"name", factors[q].name},
+                      {"multiplier", factors[q].multiplier},
+                      {"meaning", factors[q].meaning}});
       }
       mine[std::to_string(gcell)] = fl;
     }
