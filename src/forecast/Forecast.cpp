@@ -7,6 +7,7 @@
 #include <cmath>
 #include <deque>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "core/Timer.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "forecast/FutureConditions.hpp"
+#include "forecast/MapSupport.hpp"
 #include "forecast/Predictor.hpp"
 #include "forecast/Products.hpp"
 #include "geo/GeoJson.hpp"
@@ -45,16 +47,6 @@ constexpr int kSchemaVersion = 1;
 constexpr double kNoData = -9999.0;
 constexpr std::uint64_t kPoissonKey = 0xF0CA57C0FFEEULL;
 
-/// One step of a horizon.
-struct Step {
-  std::int64_t utc0 = 0;
-  std::int64_t utc1 = 0;
-  double from = 0.0;  ///< days since the forecast start
-  double to = 0.0;
-  std::string iso;  ///< local start
-  int hour = -1;    ///< local hour of day of an hour step
-};
-
 /// What the step loop accumulates for one horizon (everything a checkpoint must carry).
 struct HorizonState {
   HorizonSpec spec;
@@ -65,134 +57,6 @@ struct HorizonState {
   std::vector<std::int64_t> area_counts;              ///< [member][area]: summed over the steps
   std::vector<double> step_expected;                  ///< [step]: point forecast summed over the grid
 };
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0.0;
-  const double pos = p * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(sorted.size() - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
-}
-
-nlohmann::json band(double expected, std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  return {{"expected", expected},
-          {"p10", percentile(samples, 0.1)},
-          {"p50", percentile(samples, 0.5)},
-          {"p90", percentile(samples, 0.9)}};
-}
-
-/// Replaces every non-finite number of a document by null (forecast.json holds finite numbers only).
-void finite(nlohmann::json& j) {
-  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
-    j = nullptr;
-  } else if (j.is_structured()) {
-    for (auto& v : j) finite(v);
-  }
-}
-
-/// Collective. Gathers one string per rank on rank 0 (rank order); empty elsewhere.
-std::vector<std::string> gatherStrings(MPI_Comm comm, const std::string& mine) {
-  int rank = 0;
-  int size = 1;
-  VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
-  VIGIE_CHECK_MPI(MPI_Comm_size(comm, &size));
-  int n = static_cast<int>(mine.size());
-  std::vector<int> lengths(static_cast<std::size_t>(size));
-  VIGIE_CHECK_MPI(MPI_Gather(&n, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm));
-  std::vector<int> offsets(static_cast<std::size_t>(size), 0);
-  for (int r = 1; r < size; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
-  std::string all(rank == 0 ? static_cast<std::size_t>(offsets.back() + lengths.back()) : 0, '\0');
-  VIGIE_CHECK_MPI(
-      MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, comm));
-  std::vector<std::string> out;
-  if (rank == 0) {
-    for (int r = 0; r < size; ++r) out.push_back(all.substr(offsets[r], lengths[r]));
-  }
-  return out;
-}
-
-/// The steps of a horizon from `start_utc`: local calendar units, the first one starting at the start.
-std::vector<Step> horizonSteps(const HorizonSpec& h, const ingest::TimeZone& zone, std::int64_t start_utc) {
-  const ingest::TimeBinning binning(ingest::parseBinUnit(h.unit, "forecast.horizons"), zone);
-  const auto b = binning.binOf(zone.toCivil(start_utc));
-  std::vector<Step> steps;
-  std::int64_t cur = start_utc;
-  for (int k = 0; k < h.steps; ++k) {
-    Step s;
-    s.utc0 = cur;
-    s.utc1 = binning.binStartUtc(b + k + 1);
-    s.from = static_cast<double>(s.utc0 - start_utc) / 86400.0;
-    s.to = static_cast<double>(s.utc1 - start_utc) / 86400.0;
-    s.iso = ingest::isoLocal(zone, s.utc0);
-    if (h.unit == "hour") {
-      const std::int64_t civil = zone.toCivil(s.utc0);
-      s.hour = static_cast<int>(((civil % 86400) + 86400) % 86400 / 3600);
-    }
-    steps.push_back(s);
-    cur = s.utc1;
-  }
-  return steps;
-}
-
-/// The study area's outline in the grid's CRS (outer rings), or null.
-nlohmann::json outlineJson(const grid::CityGrid& grid) {
-  const auto& file = grid.spec().mask_file;
-  if (file.empty() || grid.spec().epsg == 0) return nullptr;
-  auto gj = geo::readGeoJson(file);
-  if (gj.epsg != grid.spec().epsg) geo::transform(gj, grid.spec().epsg);
-  nlohmann::json rings = nlohmann::json::array();
-  for (const auto& f : gj.features) {
-    for (const auto& p : f.polygons) {
-      nlohmann::json ring = nlohmann::json::array();
-      for (std::size_t k = 0; k < p.outer.x.size(); ++k) ring.push_back({p.outer.x[k], p.outer.y[k]});
-      if (!p.outer.x.empty()) ring.push_back({p.outer.x.front(), p.outer.y.front()});
-      rings.push_back(std::move(ring));
-    }
-  }
-  return {{"file", file.filename().string()}, {"rings_xy", rings}};
-}
-
-/// Areas of forecast.areas: names and the area of every cell of the whole grid (-1: none).
-struct Areas {
-  std::filesystem::path file;
-  std::string property;
-  std::vector<std::string> names;
-  std::vector<std::int32_t> of_cell;  ///< [ny * nx]
-};
-
-Areas readAreas(const grid::CityGrid& grid, const core::Config& config) {
-  Areas a;
-  a.file = config.getPath("forecast.areas");
-  if (a.file.empty()) return a;
-  if (grid.spec().epsg == 0)
-    throw Error(ExitCode::Usage, "forecast.areas needs a geographic grid (grid.crs)", true);
-  a.property = config.getString("forecast.area_name_property");
-  auto gj = geo::readGeoJson(a.file);
-  if (gj.epsg != grid.spec().epsg) geo::transform(gj, grid.spec().epsg);
-  const auto& s = grid.spec();
-  a.of_cell.assign(static_cast<std::size_t>(s.nx) * static_cast<std::size_t>(s.ny), -1);
-  for (const auto& f : gj.features) {
-    if (f.polygons.empty()) continue;
-    std::string name;
-    if (f.properties.is_object() && f.properties.contains(a.property)) {
-      const auto& v = f.properties[a.property];
-      name = v.is_string() ? v.get<std::string>() : v.dump();
-    } else {
-      throw Error(ExitCode::InputData,
-                  a.file.string() + ": feature " + std::to_string(a.names.size()) + " has no property '" +
-                      a.property + "' (forecast.area_name_property)",
-                  true);
-    }
-    const auto id = static_cast<std::int32_t>(a.names.size());
-    a.names.push_back(name);
-    const auto inside = geo::rasterizePolygons(f.polygons, s.x0, s.y0, s.cell, 0, 0, s.nx, s.ny);
-    for (std::size_t c = 0; c < inside.size(); ++c) {
-      if (inside[c] != 0 && a.of_cell[c] < 0) a.of_cell[c] = id;
-    }
-  }
-  return a;
-}
 
 /// The skill quoted in the summary: the forecast model's backtest scores against the best baseline.
 nlohmann::json skillJson(const nlohmann::json& bt, const std::string& model,
@@ -262,40 +126,6 @@ nlohmann::json skillJson(const nlohmann::json& bt, const std::string& model,
     s["dloglik_ci95"] = nullptr;
   }
   return s;
-}
-
-/// Cells whose neighbourhood (disc of radius_m around the centre) holds at least min_count observed events.
-std::vector<std::uint8_t> publishedCells(const grid::CityGrid& grid, const std::vector<std::uint8_t>& mask,
-                                         const std::vector<std::int64_t>& counts, std::int64_t min_count,
-                                         double radius_m) {
-  const int nx = grid.nx();
-  const int ny = grid.ny();
-  std::vector<std::uint8_t> out(mask.size(), 0);
-  const int r = static_cast<int>(std::floor(radius_m / grid.spec().cell + 1e-9));
-  const double r2 = (radius_m / grid.spec().cell) * (radius_m / grid.spec().cell) + 1e-9;
-  for (int j = 0; j < ny; ++j) {
-    for (int i = 0; i < nx; ++i) {
-      const auto c = static_cast<std::size_t>(j) * static_cast<std::size_t>(nx) + static_cast<std::size_t>(i);
-      if (mask[c] == 0) continue;
-      if (min_count <= 0) {
-        out[c] = 1;
-        continue;
-      }
-      std::int64_t n = 0;
-      for (int dj = -r; dj <= r; ++dj) {
-        for (int di = -r; di <= r; ++di) {
-          if (static_cast<double>(di * di + dj * dj) > r2) continue;
-          const int ii = i + di;
-          const int jj = j + dj;
-          if (ii < 0 || jj < 0 || ii >= nx || jj >= ny) continue;
-          n += counts[static_cast<std::size_t>(jj) * static_cast<std::size_t>(nx) +
-                      static_cast<std::size_t>(ii)];
-        }
-      }
-      out[c] = n >= min_count ? 1 : 0;
-    }
-  }
-  return out;
 }
 
 const std::vector<std::string>& mapNames() {
@@ -432,7 +262,8 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   for (const auto& h : specs) {
     HorizonState s;
     s.spec = h;
-    s.steps = horizonSteps(h, zone, start_utc);
+    s.steps =
+        calendarSteps(h.unit, zone, start_utc, h.steps, std::numeric_limits<std::int64_t>::max(), start_utc);
     const auto n = s.steps.size();
     for (const auto& m : mapNames()) s.fields[m].assign(n * owned, 0.0);
     if (comps.size() > 1) {

@@ -250,9 +250,14 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
   m_part.assign(owned, 0.0);
 }
 
-void Predictor::setFuture(const FutureConditions& conditions) {
-  const std::shared_ptr<const models::FutureCovariateSource> future =
-      std::make_shared<FutureSource>(conditions, m_zone, m_series.bin, m_origin_utc);
+std::shared_ptr<const models::FutureCovariateSource> Predictor::makeFuture(
+    const FutureConditions& conditions) const {
+  return std::make_shared<FutureSource>(conditions, m_zone, m_series.bin, m_origin_utc);
+}
+
+void Predictor::setFuture(const FutureConditions& conditions) { setFuture(makeFuture(conditions)); }
+
+void Predictor::setFuture(const std::shared_ptr<const models::FutureCovariateSource>& future) {
   for (auto& comp : m_comps) comp.model->setFuture(future);
 }
 

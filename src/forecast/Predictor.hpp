@@ -47,6 +47,11 @@ class Predictor {
 
   /// Not collective. The covariates of times past the store for every component (replaces the previous).
   void setFuture(const FutureConditions& conditions);
+  /// Not collective. The future source of `conditions` (the store's bins continued), to switch between
+  /// sources cheaply with setFuture(source).
+  [[nodiscard]] std::shared_ptr<const models::FutureCovariateSource> makeFuture(
+      const FutureConditions& conditions) const;
+  void setFuture(const std::shared_ptr<const models::FutureCovariateSource>& future);
 
   /// Collective exactly when a component's expectedEventsBetween is. Member `member`'s expected events per
   /// owned cell over [from, to) days after the start into `out` (assigned; masked cells 0): the components'
