@@ -15,6 +15,7 @@
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
 #include "models/ModelRegistry.hpp"
+#include "scenario/ScenarioRun.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
 #include "verify/OffsetBand.hpp"
@@ -54,6 +55,10 @@ Subcommands:
                  diagnostics as name=value lines; SIGTERM writes a checkpoint and exits 8, --restart resumes
   score          score a forecast made by another tool (--forecast FILE: HDF5 [ny][nx] or CSV cell,intensity)
                  over --window START/END against obs.h5, with the backtest's code; write <output.dir>/score.json
+  scenario       --scenario FILE.ini: the baseline and the scenario (events, weather, works, patrols) as
+                 paired ensembles over the scenario's window, split over scenario.groups member groups; write
+                 <output.dir>/scenario/ (delta.h5 + .xmf with 10/50/90% delta maps, scenario.json,
+                 scenario.md, map_scenario.png)
   check-config   parse and validate the configuration and the grid; print the effective configuration
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
@@ -83,6 +88,7 @@ core::OptionSet buildOptionSet() {
   grid::CityGrid::declareOptions(options);
   forecast::ForecastDriver::declareOptions(options);
   forecast::Forecast::declareOptions(options);
+  scenario::ScenarioRun::declareOptions(options);
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
@@ -109,6 +115,7 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       if (key == "forecast" || key == "window") key = "score." + key;
       // `vigie simulate --model NAME` likewise.
       if (key == "model") key = "simulate.model";
+      if (key == "scenario") key = "scenario.file";
       if (key == "help" || key == "help-config" || key == "version" || key == "append" || key == "restart" ||
           key == "quiet" || key == "json-log") {
         if (eq != std::string::npos)

@@ -27,6 +27,7 @@
 #include "models/sepp/SeppModel.hpp"
 #include "models/sepp/SeppReport.hpp"
 #include "models/sepp/SeppSimulateCase.hpp"
+#include "scenario/ScenarioRun.hpp"
 #include "store/FieldFile.hpp"
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
@@ -516,6 +517,49 @@ int cmdForecast(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+int cmdScenario(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "scenario");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    if (config.getPath("scenario.file").empty())
+      throw Error(ExitCode::Usage, "vigie scenario needs --scenario FILE.ini (option scenario.file)", true);
+    const auto spec = grid::CityGrid::specFromConfig(config);
+    ingestIfNeeded(env, session, spec, outputs, extra);
+    std::vector<std::uint8_t> mask;
+    {
+      const auto file = store::FieldFile::open(env.comm(), session.out().file("obs.h5"));
+      mask = file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny});
+    }
+    const auto r = scenario::ScenarioRun::run(env.comm(), spec, mask, config, session.provenance(),
+                                              session.out().path());
+    outputs.insert(outputs.end(), r.outputs.begin(), r.outputs.end());
+    bool plotted = false;
+    if (config.getBool("forecast.plots") && env.rank() == 0)
+      plotted = runPlotScript("scenario_maps.py", session.out().file("scenario") / "scenario.json",
+                              "scenario: the PNG maps");
+    int drawn = plotted ? 1 : 0;
+    VIGIE_CHECK_MPI(MPI_Bcast(&drawn, 1, MPI_INT, 0, env.comm()));
+    if (drawn != 0) outputs.emplace_back("scenario/map_scenario.png");
+    const auto& d = r.doc["totals"]["delta"];
+    const auto& b = r.doc["totals"]["baseline"];
+    extra["scenario"] = r.doc["scenario"]["name"];
+    extra["delta_expected"] = d["expected"];
+    if (env.rank() == 0) {
+      std::ostringstream os;
+      os << std::fixed << std::setprecision(2) << "scenario " << r.doc["scenario"]["name"].get<std::string>()
+         << " (" << r.doc["scenario"]["start"].get<std::string>() << " to "
+         << r.doc["scenario"]["end"].get<std::string>() << ", " << r.doc["members"].get<int>()
+         << " members in " << r.doc["groups"].get<int>() << " group(s)):\n  baseline "
+         << b["expected"].get<double>() << " expected events; scenario minus baseline "
+         << d["expected"].get<double>() << " [80% interval " << d["p10"].get<double>() << " to "
+         << d["p90"].get<double>() << "]\n  wrote " << session.out().file("scenario").string()
+         << "/ (scenario.md, delta.h5, scenario.json" << (drawn != 0 ? ", map_scenario.png" : "") << ")\n";
+      printResult(os.str());
+    }
+    core::TimerRegistry::instance().report(env.comm());
+  });
+}
+
 int cmdRun(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "run");
   if (!session.config().getList("ingest.events").empty()) {
@@ -677,6 +721,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "fit") return cmdFit(env, cl);
   if (name == "simulate") return cmdSimulate(env, cl);
   if (name == "forecast") return cmdForecast(env, cl);
+  if (name == "scenario") return cmdScenario(env, cl);
   if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);

@@ -4,7 +4,8 @@
 #   tests/slurm/test_slurm.sh VIGIE_EXE SOURCE_DIR
 #
 # 1. A run with the default layout (2 ranks x 1 thread) on inputs/marseille must end COMPLETED with exit code
-#    0:0 and write vigie_run.h5 holding /grid (attribute epsg = 2154) and /fields/mask.
+#    0:0 and write the main job's forecast/forecast.h5 holding /grid (attribute epsg = 2154) and /fields/mask
+#    (the backtest kept short: no tuning, no offset band, no per-category pass, no plots).
 # 2. A run with a missing configuration file must end FAILED with a non-zero exit code.
 # Needs root, munge and Slurm; their absence is a failure, not a skip, because CI installs them.
 set -euo pipefail
@@ -119,7 +120,7 @@ echo "test_slurm: cluster up in $(elapsed "${t0}" "${t1}") s"
 
 # 1. A good run with the default layout.
 out_dir=${work_dir}/out
-job=$(submit "VIGIE_ARGS=--output.dir=${out_dir}")
+job=$(submit "VIGIE_ARGS=--output.dir=${out_dir} --backtest.tune=false --backtest.grid_offsets= --backtest.per_category=false --backtest.plots=false --forecast.plots=false")
 jobs_submitted+=("${job}")
 line=$(wait_job "${job}")
 t2=$(now)
@@ -131,7 +132,7 @@ num_tasks=$(job_field "${line}" NumTasks)
 [[ ${exit_code} == 0:0 ]] || fail "job ${job}: ExitCode=${exit_code}, expected 0:0"
 [[ ${num_tasks} == 2 ]] || fail "job ${job}: NumTasks=${num_tasks}, expected the default layout's 2"
 
-h5_file=${out_dir}/vigie_run.h5
+h5_file=${out_dir}/forecast/forecast.h5
 [[ -f ${h5_file} ]] || fail "${h5_file}: not written"
 header=$(h5dump -A "${h5_file}") || fail "h5dump -A ${h5_file} failed"
 # The attributes of the top-level group /grid: h5dump indents each level by 3 spaces, so the group runs from

@@ -267,6 +267,37 @@ void SeppModel::expectedEventsBetween(std::span<double> owned, double from, doub
   }
 }
 
+std::vector<std::tuple<std::string, double, double>> SeppModel::temporalCovariates(double from,
+                                                                                   double to) const {
+  const auto kt = m_inputs.temporal_names.size();
+  std::vector<double> sum(kt, 0.0);
+  double length = 0.0;
+  const auto add = [&](const std::vector<double>& row, double days) {
+    for (std::size_t k = 0; k < kt && k < row.size(); ++k) sum[k] += row[k] * days;
+    length += days;
+  };
+  double t = time() + from;
+  const double end = time() + to;
+  const double store_end = m_inputs.edges.empty() ? 0.0 : m_inputs.edges.back();
+  while (kt > 0 && t < end - 1e-12 && t < store_end - 1e-9) {
+    const auto it = std::upper_bound(m_inputs.edges.begin(), m_inputs.edges.end(), t + 1e-9);
+    const auto b = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, it - m_inputs.edges.begin() - 1));
+    const double next = std::min(end, m_inputs.edges[b + 1]);
+    add({m_inputs.temporal.begin() + static_cast<std::ptrdiff_t>(b * kt),
+         m_inputs.temporal.begin() + static_cast<std::ptrdiff_t>((b + 1) * kt)},
+        next - t);
+    t = next;
+  }
+  if (kt > 0 && t < end - 1e-12 && m_future) {
+    for (const auto& piece : m_future->pieces(t, end)) add(m_inputs.futureRow(piece), piece.t1 - piece.t0);
+  }
+  std::vector<std::tuple<std::string, double, double>> out;
+  for (std::size_t k = 0; k < kt; ++k)
+    out.emplace_back(m_inputs.temporal_names[k], k < m_params.beta.size() ? m_params.beta[k] : 0.0,
+                     length > 0.0 ? sum[k] / length : 0.0);
+  return out;
+}
+
 namespace {
 
 /// Gamma(shape, 1) by Marsaglia and Tsang (shape >= 1), from one stream.

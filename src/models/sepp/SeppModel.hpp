@@ -12,6 +12,7 @@
 /// replays it). Before its first fit the model forecasts the mean rate per active cell observed so far.
 #include <filesystem>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "models/Model.hpp"
@@ -53,6 +54,12 @@ class SeppModel final : public Model {
   /// Each spatial covariate's exp(beta z) at the cell, the cell's own background against the mean active
   /// cell ("past_incidents_here") and, with a trigger, the excitation by recent events ("recent_events").
   [[nodiscard]] std::vector<CellFactor> cellFactors(std::size_t owned_index) const override;
+
+  /// Not collective. Each temporal covariate's time-weighted mean over [time() + from, time() + to) (the
+  /// store's bins, then the future source's pieces) with its coefficient: (name, beta, z). For reports of
+  /// what a scenario's weather or calendar changes.
+  [[nodiscard]] std::vector<std::tuple<std::string, double, double>> temporalCovariates(double from,
+                                                                                          double to) const;
 
   [[nodiscard]] bool isFitted() const override { return true; }
   [[nodiscard]] std::vector<double> fittedParameters() const override;
