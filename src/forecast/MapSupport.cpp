@@ -55,6 +55,10 @@ nlohmann::json band(double expected, std::vector<double> samples) {
 }
 
 /// Replaces every non-finite number of a document by null (forecast.json holds finite numbers only).
+std::string formatNumber(double v) {
+  return nlohmann::json(v).dump();
+}
+
 void finite(nlohmann::json& j) {
   if (j.is_number_float() && !std::isfinite(j.get<double>())) {
     j = nullptr;

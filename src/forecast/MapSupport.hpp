@@ -42,6 +42,8 @@ std::vector<Step> calendarSteps(const std::string& unit, const ingest::TimeZone&
 double percentile(const std::vector<double>& sorted, double p);
 /// Not collective. {"expected": expected, "p10", "p50", "p90"} of the samples.
 nlohmann::json band(double expected, std::vector<double> samples);
+/// Not collective. A number in its shortest exact text ("35", "0.5").
+std::string formatNumber(double v);
 /// Replaces every non-finite number of a document by null (the JSON outputs hold finite numbers only).
 void finite(nlohmann::json& j);
 /// Collective. Gathers one string per rank on rank 0 (rank order); empty elsewhere.

@@ -490,6 +490,24 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
                                   {"basis", s.basis}});
       }
       doc["assumptions"] = sc.assumptions;
+      // A weather or calendar override acts only through a fitted covariate: say so when none takes it.
+      std::vector<std::string> taken;
+      for (const auto& c : covariate_changes) taken.push_back(c["name"].get<std::string>());
+      const auto has = [&](const std::string& n) {
+        return std::find(taken.begin(), taken.end(), n) != taken.end();
+      };
+      for (const auto& [var, value] : sc.weather) {
+        if (has(var) || (var == "rain_mm" && has("rain_day"))) continue;
+        doc["assumptions"].push_back(
+            "The weather value " + var + " = " + forecast::formatNumber(value) +
+            " changes nothing here: no fitted covariate of the model uses " + var +
+            " in the scenario's window (the data could not show its effect, or it is "
+            "not configured in sepp.covariates).");
+      }
+      if (!sc.public_holidays.empty() && !has("public_holiday"))
+        doc["assumptions"].push_back(
+            "The scenario's public holidays change nothing here: the model has no fitted public_holiday "
+            "covariate in the scenario's window.");
       doc["day_of_week"] = {{"applied", day_of_week},
                             {"weekend_ratio", weekend_ratio},
                             {"weekend_ratio_sd_log", weekend_sd},
