@@ -89,17 +89,72 @@ std::vector<std::string> gatherStrings(MPI_Comm comm, const std::string& mine) {
 }
 
 /// The study area's outline in the grid's CRS (outer rings), or null.
+namespace {
+
+/// Douglas-Peucker: keeps the vertices of [a, b] farther than `tol` from the chord, recursively.
+void simplify(const std::vector<double>& x, const std::vector<double>& y, std::size_t a, std::size_t b,
+              double tol, std::vector<std::uint8_t>& keep) {
+  if (b <= a + 1) return;
+  const double dx = x[b] - x[a];
+  const double dy = y[b] - y[a];
+  const double len = std::hypot(dx, dy);
+  double worst = -1.0;
+  std::size_t at = a;
+  for (std::size_t k = a + 1; k < b; ++k) {
+    const double d = len > 0.0 ? std::abs(dy * (x[k] - x[a]) - dx * (y[k] - y[a])) / len
+                               : std::hypot(x[k] - x[a], y[k] - y[a]);
+    if (d > worst) {
+      worst = d;
+      at = k;
+    }
+  }
+  if (worst <= tol) return;
+  keep[at] = 1;
+  simplify(x, y, a, at, tol, keep);
+  simplify(x, y, at, b, tol, keep);
+}
+
+}  // namespace
+
 nlohmann::json outlineJson(const grid::CityGrid& grid) {
   const auto& file = grid.spec().mask_file;
   if (file.empty() || grid.spec().epsg == 0) return nullptr;
   auto gj = geo::readGeoJson(file);
   if (gj.epsg != grid.spec().epsg) geo::transform(gj, grid.spec().epsg);
+  // Simplified to a quarter of a cell (Douglas-Peucker), which a map of the cells cannot tell apart; rings
+  // smaller than a cell are left out.
+  const double tol = 0.25 * grid.spec().cell;
   nlohmann::json rings = nlohmann::json::array();
   for (const auto& f : gj.features) {
     for (const auto& p : f.polygons) {
+      auto x = p.outer.x;
+      auto y = p.outer.y;
+      if (x.size() < 3) continue;
+      x.push_back(x.front());
+      y.push_back(y.front());
+      const auto [xmin, xmax] = std::minmax_element(x.begin(), x.end());
+      const auto [ymin, ymax] = std::minmax_element(y.begin(), y.end());
+      if (*xmax - *xmin < grid.spec().cell && *ymax - *ymin < grid.spec().cell) continue;
+      std::vector<std::uint8_t> keep(x.size(), 0);
+      keep.front() = 1;
+      keep.back() = 1;
+      // Split at the vertex farthest from the first, so a closed ring has a proper chord.
+      std::size_t far = 0;
+      double best = -1.0;
+      for (std::size_t k = 0; k < x.size(); ++k) {
+        const double d = std::hypot(x[k] - x[0], y[k] - y[0]);
+        if (d > best) {
+          best = d;
+          far = k;
+        }
+      }
+      keep[far] = 1;
+      simplify(x, y, 0, far, tol, keep);
+      simplify(x, y, far, x.size() - 1, tol, keep);
       nlohmann::json ring = nlohmann::json::array();
-      for (std::size_t k = 0; k < p.outer.x.size(); ++k) ring.push_back({p.outer.x[k], p.outer.y[k]});
-      if (!p.outer.x.empty()) ring.push_back({p.outer.x.front(), p.outer.y.front()});
+      for (std::size_t k = 0; k < x.size(); ++k) {
+        if (keep[k] != 0) ring.push_back({x[k], y[k]});
+      }
       rings.push_back(std::move(ring));
     }
   }
