@@ -103,38 +103,150 @@ class ForecastError(Exception):
     """The forecast cannot be drawn; the message names the file and the reason."""
 
 
-def require(condition, path, reason):
+def require(condition, path, reason, error=ForecastError):
     if not condition:
-        raise ForecastError(f"{path}: {reason}")
+        raise error(f"{path}: {reason}")
 
 
 def finite_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def load_doc(path):
-    """Reads forecast.json and checks the fields the maps use, so a malformed file fails here with its name."""
+# ---- Shared with scenario_maps.py: reading a Vigie document, and drawing a grid map.
+
+def load_grid_doc(path, expected, error):
+    """Reads a Vigie JSON document (`expected`: its file name) and checks its schema_version and grid, so a
+    malformed file fails here with its name; `error` is the exception class to raise."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except FileNotFoundError:
-        raise ForecastError(f"{path}: no such file")
+        raise error(f"{path}: no such file")
     except IsADirectoryError:
-        raise ForecastError(f"{path}: is a folder, expected forecast.json")
+        raise error(f"{path}: is a folder, expected {expected}")
     except OSError as e:
-        raise ForecastError(f"{path}: cannot read ({e.strerror})")
+        raise error(f"{path}: cannot read ({e.strerror})")
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ForecastError(f"{path}: not valid JSON ({e})")
-    require(isinstance(doc, dict), path, "top level is not a JSON object")
-    require(doc.get("schema_version") == 1, path, f"schema_version is {doc.get('schema_version')!r}, expected 1")
+        raise error(f"{path}: not valid JSON ({e})")
+    require(isinstance(doc, dict), path, "top level is not a JSON object", error)
+    require(doc.get("schema_version") == 1, path, f"schema_version is {doc.get('schema_version')!r}, expected 1",
+            error)
     grid = doc.get("grid")
-    require(isinstance(grid, dict), path, "'grid' is missing or not an object")
+    require(isinstance(grid, dict), path, "'grid' is missing or not an object", error)
     for key in ("x0", "y0", "cell_m"):
-        require(finite_number(grid.get(key)), path, f"grid.{key} is missing or not a finite number")
-    require(grid["cell_m"] > 0, path, f"grid.cell_m is {grid['cell_m']}, expected > 0")
+        require(finite_number(grid.get(key)), path, f"grid.{key} is missing or not a finite number", error)
+    require(grid["cell_m"] > 0, path, f"grid.cell_m is {grid['cell_m']}, expected > 0", error)
     for key in ("nx", "ny"):
-        require(isinstance(grid.get(key), int) and grid[key] > 0, path, f"grid.{key} is missing or not a positive "
-                "integer")
+        require(isinstance(grid.get(key), int) and not isinstance(grid.get(key), bool) and grid[key] > 0, path,
+                f"grid.{key} is missing or not a positive integer", error)
+    return doc
+
+
+def check_outline(doc, path, error):
+    """doc["outline"] is null or an object whose rings_xy are lists of [x, y] points."""
+    outline = doc.get("outline")
+    if outline is not None:
+        require(isinstance(outline, dict) and isinstance(outline.get("rings_xy"), list), path,
+                "outline is neither null nor an object with rings_xy", error)
+        for r, ring in enumerate(outline["rings_xy"]):
+            ok = isinstance(ring, list) and all(isinstance(p, list) and len(p) >= 2 and finite_number(p[0])
+                                                and finite_number(p[1]) for p in ring)
+            require(ok, path, f"outline.rings_xy[{r}] is not a list of [x, y] points", error)
+
+
+def grid_extent(grid):
+    """(left, right, bottom, top) of the grid in its CRS, for imshow with origin 'lower'."""
+    x0, y0, cell = float(grid["x0"]), float(grid["y0"]), float(grid["cell_m"])
+    return (x0, x0 + int(grid["nx"]) * cell, y0, y0 + int(grid["ny"]) * cell)
+
+
+def sqrt_norm(values):
+    """A square-root colour scale from 0 to the largest value (1 when there is none): values concentrated near
+    zero with a few hot cells stay readable."""
+    vmax = float(values.max()) if values.size else 1.0
+    if not vmax > 0:
+        vmax = 1.0
+    return mcolors.PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
+
+
+def draw_cells(ax, extent, values, suppressed, cmap, norm):
+    """The cells in grey where the privacy rule suppresses them, `values` (NaN: not drawn) over them."""
+    ax.set_facecolor("white")
+    grey = np.where(suppressed, 1.0, np.nan)
+    ax.imshow(grey, origin="lower", extent=extent, cmap=mcolors.ListedColormap([SUPPRESSED_GREY]), vmin=0, vmax=1,
+              interpolation="nearest")
+    return ax.imshow(values, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
+
+
+def colour_bar(fig, ax, image, label, pad, fontsize, show=True):
+    """A colour bar right of the map; with show False only its slot, so maps side by side keep one size."""
+    bar_ax = make_axes_locatable(ax).append_axes("right", size="3.5%", pad=pad)
+    if not show:
+        bar_ax.set_axis_off()
+        return
+    bar = fig.colorbar(image, cax=bar_ax)
+    bar.set_label(label, fontsize=fontsize)
+    bar.ax.tick_params(labelsize=fontsize - 1)
+
+
+def draw_outline(ax, doc, colour):
+    """The study outline (doc["outline"]["rings_xy"]); the number of rings drawn."""
+    outline = doc.get("outline")
+    rings = outline.get("rings_xy", []) if isinstance(outline, dict) else []
+    rings = [r for r in rings if len(r) >= 2]
+    for ring in rings:
+        xy = np.asarray(ring, dtype=float)[:, :2]
+        ax.plot(xy[:, 0], xy[:, 1], color=colour, linewidth=0.9, zorder=2)
+    return len(rings)
+
+
+def frame_map(ax, doc, words, extent, title, fontsize):
+    """Limits, equal aspect, axes in km with the CRS named, and the title."""
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    crs = doc.get("crs") or "grid"
+    ax.xaxis.set_major_formatter(km_formatter())
+    ax.yaxis.set_major_formatter(km_formatter())
+    ax.set_xlabel(words["x"].format(crs=crs), fontsize=fontsize)
+    ax.set_ylabel(words["y"].format(crs=crs), fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 1)
+    ax.set_title(title, fontsize=10)
+
+
+def rank_markers(ax, spots, colour, label, zorder):
+    """Open circles on the ranked cells, and their legend entry; size them with size_rank_markers once the layout
+    is final."""
+    markers = ax.scatter([s["x"] for s in spots], [s["y"] for s in spots], s=36, facecolors="none",
+                         edgecolors=colour, linewidths=1.2, zorder=zorder)
+    handle = plt.Line2D([], [], marker="o", linestyle="none", markerfacecolor="none", markeredgecolor=colour,
+                        markeredgewidth=1.2, label=label)
+    return markers, handle
+
+
+def size_rank_markers(ax, markers, spots, cell_m, colour):
+    """After tight_layout: the circles a little wider than a cell, and the rank labels beside them."""
+    marker_pt = marker_diameter_pt(ax, cell_m)
+    markers.set_sizes([marker_pt**2])
+    place_rank_labels(ax, spots, 8, colour, marker_pt)
+
+
+def report_errors(tool, error, body):
+    """Runs body(); `error` and OSError become a message on stderr and exit status 2."""
+    try:
+        return body()
+    except error as e:
+        print(f"{tool}: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"{tool}: {e.filename or ''}: cannot write ({e.strerror})", file=sys.stderr)
+    return 2
+
+
+# ---- The forecast.
+
+def load_doc(path):
+    """Reads forecast.json and checks the fields the maps use, so a malformed file fails here with its name."""
+    doc = load_grid_doc(path, "forecast.json", ForecastError)
     horizons = doc.get("horizons")
     require(isinstance(horizons, list) and horizons, path, "'horizons' is missing or empty")
     for k, h in enumerate(horizons):
@@ -147,14 +259,7 @@ def load_doc(path):
             require(isinstance(spot, dict) and finite_number(spot.get("x")) and finite_number(spot.get("y"))
                     and isinstance(spot.get("rank"), int), path,
                     f"horizons[{k}].hotspots[{s}] lacks a rank or finite x, y")
-    outline = doc.get("outline")
-    if outline is not None:
-        require(isinstance(outline, dict) and isinstance(outline.get("rings_xy"), list), path,
-                "outline is neither null nor an object with rings_xy")
-        for r, ring in enumerate(outline["rings_xy"]):
-            ok = isinstance(ring, list) and all(isinstance(p, list) and len(p) >= 2 and finite_number(p[0])
-                                                and finite_number(p[1]) for p in ring)
-            require(ok, path, f"outline.rings_xy[{r}] is not a list of [x, y] points")
+    check_outline(doc, path, ForecastError)
     return doc
 
 
@@ -358,41 +463,21 @@ def place_rank_labels(ax, spots, fontsize, colour, marker_pt):
 def draw_map(doc, horizon, values, mask, published, colour_label, title_lines, footer_lines, out_path, words,
              percent, value_text):
     grid = doc["grid"]
-    x0, y0, cell = float(grid["x0"]), float(grid["y0"]), float(grid["cell_m"])
-    nx, ny = int(grid["nx"]), int(grid["ny"])
-    extent = (x0, x0 + nx * cell, y0, y0 + ny * cell)
+    extent = grid_extent(grid)
     inside = mask != 0
     shown = inside & (published != 0)
     suppressed = inside & (published == 0)
 
     data = np.where(shown, values * (100.0 if percent else 1.0), np.nan)
-    finite = data[np.isfinite(data)]
-    vmax = float(finite.max()) if finite.size else 1.0
-    if not vmax > 0:
-        vmax = 1.0
-    # Values are concentrated near zero with a few hot cells: a square-root colour scale keeps both readable.
-    norm = mcolors.PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
+    norm = sqrt_norm(data[np.isfinite(data)])
 
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.set_facecolor("white")
-    grey = np.where(suppressed, 1.0, np.nan)
-    ax.imshow(grey, origin="lower", extent=extent, cmap=mcolors.ListedColormap([SUPPRESSED_GREY]), vmin=0, vmax=1,
-              interpolation="nearest")
-    image = ax.imshow(data, origin="lower", extent=extent, cmap="YlOrRd", norm=norm, interpolation="nearest")
-    bar_ax = make_axes_locatable(ax).append_axes("right", size="3.5%", pad=0.12)
-    bar = fig.colorbar(image, cax=bar_ax)
-    bar.set_label(colour_label, fontsize=9)
-    bar.ax.tick_params(labelsize=8)
+    image = draw_cells(ax, extent, data, suppressed, "YlOrRd", norm)
+    colour_bar(fig, ax, image, colour_label, 0.12, 9)
 
     colour = "#0b3d91"
     general = []
-    outline = doc.get("outline")
-    rings = outline.get("rings_xy", []) if isinstance(outline, dict) else []
-    for ring in rings:
-        if len(ring) >= 2:
-            xy = np.asarray(ring, dtype=float)[:, :2]
-            ax.plot(xy[:, 0], xy[:, 1], color="#303030", linewidth=0.9, zorder=2)
-    if rings:
+    if draw_outline(ax, doc, "#303030"):
         general.append(plt.Line2D([], [], color="#303030", linewidth=0.9, label=words["outline"]))
     if suppressed.any():
         general.append(mpatches.Patch(facecolor=SUPPRESSED_GREY, edgecolor="none", label=words["suppressed"]))
@@ -401,11 +486,8 @@ def draw_map(doc, horizon, values, mask, published, colour_label, title_lines, f
     spots = spots[:TOP_HOTSPOTS]
     named = []
     if spots:
-        markers = ax.scatter([s["x"] for s in spots], [s["y"] for s in spots], s=36, facecolors="none",
-                             edgecolors=colour, linewidths=1.2, zorder=3)
-        general.append(plt.Line2D([], [], marker="o", linestyle="none", markerfacecolor="none",
-                                  markeredgecolor=colour, markeredgewidth=1.2,
-                                  label=words["hotspot"].format(k=len(spots))))
+        markers, handle = rank_markers(ax, spots, colour, words["hotspot"].format(k=len(spots)), 3)
+        general.append(handle)
         # The top 3 with their area name (or position) and their value on this map, in the legend.
         for s in spots[:NAMED_HOTSPOTS]:
             cell_ji = spot_cell(s, grid)
@@ -413,16 +495,7 @@ def draw_map(doc, horizon, values, mask, published, colour_label, title_lines, f
             named.append(plt.Line2D([], [], marker=f"${s['rank']}$", linestyle="none", color=colour,
                                     markersize=7, label=f"{spot_place(s)}{value}"))
 
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    ax.set_aspect("equal")
-    crs = doc.get("crs") or "grid"
-    ax.xaxis.set_major_formatter(km_formatter())
-    ax.yaxis.set_major_formatter(km_formatter())
-    ax.set_xlabel(words["x"].format(crs=crs), fontsize=9)
-    ax.set_ylabel(words["y"].format(crs=crs), fontsize=9)
-    ax.tick_params(labelsize=8)
-    ax.set_title("\n".join(title_lines), fontsize=10)
+    frame_map(ax, doc, words, extent, "\n".join(title_lines), 9)
 
     # Legend under the map: what the symbols are on the left, the top 3 on the right.
     rows = max(len(general), len(named))
@@ -434,9 +507,7 @@ def draw_map(doc, horizon, values, mask, published, colour_label, title_lines, f
                            fontsize=8, frameon=False, handletextpad=0.6, columnspacing=2.0)
     fig.tight_layout()
     if spots:
-        marker_pt = marker_diameter_pt(ax, cell)
-        markers.set_sizes([marker_pt**2])
-        place_rank_labels(ax, spots, 8, colour, marker_pt)
+        size_rank_markers(ax, markers, spots, float(grid["cell_m"]), colour)
     fig.canvas.draw()
     below = legend.get_window_extent() if legend is not None else ax.get_tightbbox()
     footer_y = (below.y0 - 6) / fig.bbox.height
@@ -445,65 +516,62 @@ def draw_map(doc, horizon, values, mask, published, colour_label, title_lines, f
     plt.close(fig)
 
 
+def draw_all(args):
+    """The maps of every horizon of args.forecast_json; 0 once written."""
+    doc = load_doc(args.forecast_json)
+    grid = doc["grid"]
+    folder = os.path.dirname(os.path.abspath(args.forecast_json))
+    out_dir = args.out or folder
+    reader = FieldReader(os.path.join(folder, "forecast.h5"), int(grid["nx"]), int(grid["ny"]))
+    try:
+        mask = reader.plane("mask")
+        published = reader.plane("published") if reader.has("published") else np.ones_like(mask)
+        words = TEXT.get(doc.get("lang"), TEXT["en"])
+        case = doc.get("case") or "?"
+        start = pretty_time(doc.get("forecast_start"))
+        model = doc.get("model") or "?"
+        members = doc.get("members")
+        model_text = f"{words['model']} {model}"
+        if isinstance(members, int) and members > 0:
+            model_text += ", " + words["members"].format(members=members)
+        footer = [skill_line(doc, words)]
+        if doc.get("issued_utc"):
+            footer.append(words["issued"].format(issued=pretty_time(doc["issued_utc"])))
+        footer = ["  \u2022  ".join(footer)]
+        # Every horizon's fields are read and checked before anything is drawn: a bad file writes no map.
+        planes = []
+        for horizon in doc["horizons"]:
+            name = horizon["name"]
+            probability, method, steps = horizon_probability(reader, name, horizon)
+            width, band_words, band_steps = horizon_band_width(reader, name, horizon)
+            planes.append((horizon, probability, method, steps, width, band_words, band_steps))
+    finally:
+        reader.close()
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for horizon, probability, method, steps, width, band_words, band_steps in planes:
+        name = horizon["name"]
+        head = f"{case}: {name} {words['from']} {start}"
+        out = os.path.join(out_dir, f"map_{name}.png")
+        draw_map(doc, horizon, probability, mask, published, words["prob_unit"],
+                 [words["prob_title"] + " = " + words[method].format(n=steps), head, model_text], footer, out,
+                 words, percent=True, value_text=lambda v: f"{100.0 * v:.0f}%")
+        written.append(out)
+        out = os.path.join(out_dir, f"map_{name}_uncertainty.png")
+        draw_map(doc, horizon, width, mask, published, words[band_words].format(n=band_steps),
+                 [words["unc_title"], head, model_text], footer, out, words, percent=False,
+                 value_text=lambda v: f"{v:.3g}")
+        written.append(out)
+    for path in written:
+        print(f"forecast_maps: wrote {path}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("forecast_json")
     parser.add_argument("--out", help="folder of the PNG files (default: the folder of the JSON)")
-    args = parser.parse_args()
-    try:
-        doc = load_doc(args.forecast_json)
-        grid = doc["grid"]
-        folder = os.path.dirname(os.path.abspath(args.forecast_json))
-        out_dir = args.out or folder
-        reader = FieldReader(os.path.join(folder, "forecast.h5"), int(grid["nx"]), int(grid["ny"]))
-        try:
-            mask = reader.plane("mask")
-            published = reader.plane("published") if reader.has("published") else np.ones_like(mask)
-            words = TEXT.get(doc.get("lang"), TEXT["en"])
-            case = doc.get("case") or "?"
-            start = pretty_time(doc.get("forecast_start"))
-            model = doc.get("model") or "?"
-            members = doc.get("members")
-            model_text = f"{words['model']} {model}"
-            if isinstance(members, int) and members > 0:
-                model_text += ", " + words["members"].format(members=members)
-            footer = [skill_line(doc, words)]
-            if doc.get("issued_utc"):
-                footer.append(words["issued"].format(issued=pretty_time(doc["issued_utc"])))
-            footer = ["  \u2022  ".join(footer)]
-            # Every horizon's fields are read and checked before anything is drawn: a bad file writes no map.
-            planes = []
-            for horizon in doc["horizons"]:
-                name = horizon["name"]
-                probability, method, steps = horizon_probability(reader, name, horizon)
-                width, band_words, band_steps = horizon_band_width(reader, name, horizon)
-                planes.append((horizon, probability, method, steps, width, band_words, band_steps))
-        finally:
-            reader.close()
-        os.makedirs(out_dir, exist_ok=True)
-        written = []
-        for horizon, probability, method, steps, width, band_words, band_steps in planes:
-            name = horizon["name"]
-            head = f"{case}: {name} {words['from']} {start}"
-            out = os.path.join(out_dir, f"map_{name}.png")
-            draw_map(doc, horizon, probability, mask, published, words["prob_unit"],
-                     [words["prob_title"] + " = " + words[method].format(n=steps), head, model_text], footer, out,
-                     words, percent=True, value_text=lambda v: f"{100.0 * v:.0f}%")
-            written.append(out)
-            out = os.path.join(out_dir, f"map_{name}_uncertainty.png")
-            draw_map(doc, horizon, width, mask, published, words[band_words].format(n=band_steps),
-                     [words["unc_title"], head, model_text], footer, out, words, percent=False,
-                     value_text=lambda v: f"{v:.3g}")
-            written.append(out)
-    except ForecastError as e:
-        print(f"forecast_maps: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"forecast_maps: {e.filename or ''}: cannot write ({e.strerror})", file=sys.stderr)
-        return 2
-    for path in written:
-        print(f"forecast_maps: wrote {path}")
-    return 0
+    return report_errors("forecast_maps", ForecastError, lambda: draw_all(parser.parse_args()))
 
 
 if __name__ == "__main__":

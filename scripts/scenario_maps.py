@@ -24,7 +24,6 @@ Exit status: 0 on success, 2 when the JSON or delta.h5 is missing, unreadable or
 schema_version 1 (the message names the file and the reason).
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -39,16 +38,16 @@ import matplotlib.patches as mpatches  # noqa: E402
 import matplotlib.patheffects as patheffects  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from mpl_toolkits.axes_grid1 import make_axes_locatable  # noqa: E402
 
-# The forecast maps' helpers (axis formatting, rank labels that avoid each other, place names, times).
+# The forecast maps' helpers: reading and checking the document, drawing a grid map (cells, grey suppressed
+# cells, outline, colour bar, axes in km), rank markers and labels that avoid each other, place names, times.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from forecast_maps import km_formatter, marker_diameter_pt, place_rank_labels, pretty_time, spot_place  # noqa: E402
+from forecast_maps import (DPI, SUPPRESSED_GREY, check_outline, colour_bar, draw_cells, draw_outline,  # noqa: E402
+                           finite_number, frame_map, grid_extent, load_grid_doc, pretty_time, rank_markers,
+                           report_errors, size_rank_markers, spot_place, sqrt_norm)
 
-DPI = 110
 PANEL_WIDTH_IN = 5.6  # each of the three maps; the height follows the grid's aspect
 TOP_CELLS = 5
-SUPPRESSED_GREY = "#c8c8c8"
 OUTLINE_COLOUR = "#303030"
 INFLUENCE_COLOUR = "#5b2a86"
 RANK_COLOUR = "#111111"  # black: navy would read as "fewer incidents" on the diverging map
@@ -115,33 +114,9 @@ def require(condition, path, reason):
         raise ScenarioError(f"{path}: {reason}")
 
 
-def finite_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def load_doc(path):
     """Reads scenario.json and checks the fields the map uses, so a malformed file fails here with its name."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file")
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a folder, expected scenario.json")
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read ({e.strerror})")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"{path}: not valid JSON ({e})")
-    require(isinstance(doc, dict), path, "top level is not a JSON object")
-    require(doc.get("schema_version") == 1, path, f"schema_version is {doc.get('schema_version')!r}, expected 1")
-    grid = doc.get("grid")
-    require(isinstance(grid, dict), path, "'grid' is missing or not an object")
-    for key in ("x0", "y0", "cell_m"):
-        require(finite_number(grid.get(key)), path, f"grid.{key} is missing or not a finite number")
-    require(grid["cell_m"] > 0, path, f"grid.cell_m is {grid['cell_m']}, expected > 0")
-    for key in ("nx", "ny"):
-        require(isinstance(grid.get(key), int) and not isinstance(grid.get(key), bool) and grid[key] > 0, path,
-                f"grid.{key} is missing or not a positive integer")
+    doc = load_grid_doc(path, "scenario.json", ScenarioError)
     scenario = doc.get("scenario")
     require(scenario is None or isinstance(scenario, dict), path, "'scenario' is neither null nor an object")
     totals = doc.get("totals")
@@ -153,14 +128,7 @@ def load_doc(path):
                                            or (isinstance(c.get("i"), int) and isinstance(c.get("j"), int)))
         require(located and isinstance(c.get("rank"), int), path, f"top_cells[{k}] lacks a rank or a position "
                 "(x, y or i, j)")
-    outline = doc.get("outline")
-    if outline is not None:
-        require(isinstance(outline, dict) and isinstance(outline.get("rings_xy"), list), path,
-                "outline is neither null nor an object with rings_xy")
-        for r, ring in enumerate(outline["rings_xy"]):
-            ok = isinstance(ring, list) and all(isinstance(p, list) and len(p) >= 2 and finite_number(p[0])
-                                                and finite_number(p[1]) for p in ring)
-            require(ok, path, f"outline.rings_xy[{r}] is not a list of [x, y] points")
+    check_outline(doc, path, ScenarioError)
     return doc
 
 
@@ -279,32 +247,13 @@ def padded(grid, plane):
 
 def draw_panel(ax, fig, doc, words, values, fields, cmap, norm, title, bar_label, show_bar):
     grid = doc["grid"]
-    x0, y0, cell = float(grid["x0"]), float(grid["y0"]), float(grid["cell_m"])
-    nx, ny = int(grid["nx"]), int(grid["ny"])
-    extent = (x0, x0 + nx * cell, y0, y0 + ny * cell)
+    extent = grid_extent(grid)
     mask, published = fields["mask"], fields["published"]
-    shown = mask & published
-    ax.set_facecolor("white")
-    grey = np.where(mask & ~published, 1.0, np.nan)
-    ax.imshow(grey, origin="lower", extent=extent, cmap=mcolors.ListedColormap([SUPPRESSED_GREY]), vmin=0, vmax=1,
-              interpolation="nearest")
-    image = ax.imshow(np.where(shown, values, np.nan), origin="lower", extent=extent, cmap=cmap, norm=norm,
-                      interpolation="nearest")
+    image = draw_cells(ax, extent, np.where(mask & published, values, np.nan), mask & ~published, cmap, norm)
     # Every panel gets a colour bar slot, so the three maps have the same size; only some show theirs.
-    bar_ax = make_axes_locatable(ax).append_axes("right", size="3.5%", pad=0.1)
-    if show_bar:
-        bar = fig.colorbar(image, cax=bar_ax)
-        bar.set_label(bar_label, fontsize=8)
-        bar.ax.tick_params(labelsize=7)
-    else:
-        bar_ax.set_axis_off()
+    colour_bar(fig, ax, image, bar_label, 0.1, 8, show_bar)
 
-    outline = doc.get("outline")
-    rings = outline.get("rings_xy", []) if isinstance(outline, dict) else []
-    rings = [r for r in rings if len(r) >= 2]
-    for ring in rings:
-        xy = np.asarray(ring, dtype=float)[:, :2]
-        ax.plot(xy[:, 0], xy[:, 1], color=OUTLINE_COLOUR, linewidth=0.9, zorder=2)
+    rings = draw_outline(ax, doc, OUTLINE_COLOUR)
     if not rings and mask.any():
         ax.contour(*padded(grid, mask), levels=[0.5], colors=OUTLINE_COLOUR, linewidths=0.8, zorder=2)
     if fields["influence"].any():
@@ -315,16 +264,7 @@ def draw_panel(ax, fig, doc, words, values, fields, cmap, norm, title, bar_label
         for artist in ([lines] if hasattr(lines, "set_path_effects") else lines.collections):
             artist.set_path_effects(halo)
 
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    ax.set_aspect("equal")
-    crs = doc.get("crs") or "grid"
-    ax.xaxis.set_major_formatter(km_formatter())
-    ax.yaxis.set_major_formatter(km_formatter())
-    ax.set_xlabel(words["x"].format(crs=crs), fontsize=8)
-    ax.set_ylabel(words["y"].format(crs=crs), fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.set_title(title, fontsize=10)
+    frame_map(ax, doc, words, extent, title, 8)
     return bool(rings)
 
 
@@ -342,11 +282,7 @@ def draw_map(doc, fields, out_path):
     grid = doc["grid"]
     mask, shown = fields["mask"], fields["mask"] & fields["published"]
 
-    both = np.concatenate([fields["baseline_total"][shown], fields["scenario_total"][shown]])
-    vmax = float(both.max()) if both.size else 1.0
-    if not vmax > 0:
-        vmax = 1.0
-    counts_norm = mcolors.PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)
+    counts_norm = sqrt_norm(np.concatenate([fields["baseline_total"][shown], fields["scenario_total"][shown]]))
     spread = float(np.abs(fields["delta_total"][shown]).max()) if shown.any() else 0.0
     if not spread > 0:
         spread = 1.0  # no change anywhere: an all-white panel, still centred on 0
@@ -386,11 +322,8 @@ def draw_map(doc, fields, out_path):
     markers = None
     colon = "\u00a0: " if lang == "fr" else ": "
     if spots:
-        markers = axes[2].scatter([s["x"] for s in spots], [s["y"] for s in spots], s=36, facecolors="none",
-                                  edgecolors=RANK_COLOUR, linewidths=1.2, zorder=4)
-        general.append(plt.Line2D([], [], marker="o", linestyle="none", markerfacecolor="none",
-                                  markeredgecolor=RANK_COLOUR, markeredgewidth=1.2,
-                                  label=words["top"].format(k=len(spots))))
+        markers, handle = rank_markers(axes[2], spots, RANK_COLOUR, words["top"].format(k=len(spots)), 4)
+        general.append(handle)
         for s in spots:
             place = s["area"] if isinstance(s.get("area"), str) and s["area"] else (
                 spot_place({k: v for k, v in s.items() if k != "area"}) if finite_number(s.get("lon"))
@@ -407,9 +340,7 @@ def draw_map(doc, fields, out_path):
                                       frameon=False, handletextpad=0.6))
     fig.tight_layout()
     if spots:
-        marker_pt = marker_diameter_pt(axes[2], float(grid["cell_m"]))
-        markers.set_sizes([marker_pt**2])
-        place_rank_labels(axes[2], spots, 8, RANK_COLOUR, marker_pt)
+        size_rank_markers(axes[2], markers, spots, float(grid["cell_m"]), RANK_COLOUR)
     fig.canvas.draw()
     # The title just above the panels (a suptitle at the top of the figure would leave a gap over wide grids).
     top = max(ax.get_tightbbox().y1 for ax in axes)
@@ -422,28 +353,25 @@ def draw_map(doc, fields, out_path):
     plt.close(fig)
 
 
+def draw_all(args):
+    """map_scenario.png of args.scenario_json; 0 once written."""
+    doc = load_doc(args.scenario_json)
+    grid = doc["grid"]
+    folder = os.path.dirname(os.path.abspath(args.scenario_json))
+    fields = read_fields(os.path.join(folder, "delta.h5"), int(grid["nx"]), int(grid["ny"]))
+    out_dir = args.out or folder
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, "map_scenario.png")
+    draw_map(doc, fields, out)
+    print(f"scenario_maps: wrote {out}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario_json")
     parser.add_argument("--out", help="folder of the PNG file (default: the folder of the JSON)")
-    args = parser.parse_args()
-    try:
-        doc = load_doc(args.scenario_json)
-        grid = doc["grid"]
-        folder = os.path.dirname(os.path.abspath(args.scenario_json))
-        fields = read_fields(os.path.join(folder, "delta.h5"), int(grid["nx"]), int(grid["ny"]))
-        out_dir = args.out or folder
-        os.makedirs(out_dir, exist_ok=True)
-        out = os.path.join(out_dir, "map_scenario.png")
-        draw_map(doc, fields, out)
-    except ScenarioError as e:
-        print(f"scenario_maps: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"scenario_maps: {e.filename or ''}: cannot write ({e.strerror})", file=sys.stderr)
-        return 2
-    print(f"scenario_maps: wrote {out}")
-    return 0
+    return report_errors("scenario_maps", ScenarioError, lambda: draw_all(parser.parse_args()))
 
 
 if __name__ == "__main__":

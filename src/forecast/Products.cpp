@@ -3,10 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -15,6 +12,7 @@
 #include <utility>
 
 #include "core/Error.hpp"
+#include "forecast/ReportText.hpp"
 
 namespace vigie::forecast {
 
@@ -24,48 +22,14 @@ using nlohmann::json;
 
 namespace {
 
-// ---- Tolerant access: forecast.json is read as it comes; a missing, null or mistyped member is "absent".
+using namespace report_text;  // NOLINT(google-build-using-namespace): the shared text helpers
 
-const json* member(const json& j, std::string_view key) {
-  if (!j.is_object()) return nullptr;
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::optional<double> number(const json& j) {
-  if (!j.is_number()) return std::nullopt;
-  const double v = j.get<double>();
-  if (!std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::optional<double> number(const json& j, std::string_view key) {
-  const json* m = member(j, key);
-  return m ? number(*m) : std::nullopt;
-}
+// ---- Tolerant access: forecast.json is read as it comes (forecast/ReportText.hpp).
 
 /// The member's value when present and positive, else 0 (plain doubles: GCC 12 misreads optionals here).
 double positive(const json* j, std::string_view key) {
   const auto v = j ? number(*j, key) : std::nullopt;
   return (v && *v > 0.0) ? *v : 0.0;
-}
-
-std::optional<long long> integer(const json& j, std::string_view key) {
-  const auto v = number(j, key);
-  if (!v || std::abs(*v) > 1e15) return std::nullopt;
-  return std::llround(*v);
-}
-
-std::string text(const json& j, std::string_view key, const std::string& fallback = "") {
-  const json* m = member(j, key);
-  return (m && m->is_string()) ? m->get<std::string>() : fallback;
-}
-
-const json& array(const json& j, std::string_view key) {
-  static const json empty = json::array();
-  const json* m = member(j, key);
-  return (m && m->is_array()) ? *m : empty;
 }
 
 /// The horizon the summary leads with: doc["main_horizon"], else the first horizon; nullptr when none.
@@ -80,62 +44,6 @@ const json* mainHorizon(const json& doc) {
 }
 
 // ---- Language and number formatting.
-
-enum class Lang { En, Fr };
-
-Lang parseLang(const std::string& lang) {
-  if (lang == "en") return Lang::En;
-  if (lang == "fr") return Lang::Fr;
-  throw Error(ExitCode::Usage,
-              "forecast summary: lang '" + lang + "' is not supported (output.lang: fr or en)");
-}
-
-/// The text in the summary's language.
-struct Tr {
-  Lang lang;
-  [[nodiscard]] std::string operator()(std::string_view en, std::string_view fr) const {
-    return std::string(lang == Lang::Fr ? fr : en);
-  }
-};
-
-std::string fixed(double v, int decimals) {
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), "%.*f", decimals, v);
-  return buf.data();
-}
-
-/// "150.0" -> "150"; "0.30" stays, so values of one magnitude keep the same number of decimals.
-std::string dropZeroFraction(std::string s) {
-  const auto dot = s.find('.');
-  if (dot != std::string::npos && s.find_first_not_of('0', dot + 1) == std::string::npos) s.erase(dot);
-  return s;
-}
-
-/// Decimal comma in French; thousands grouped with a comma in English (from 1,000) and a no-break space in
-/// French (from 10 000, French typographic usage).
-std::string localise(const std::string& s, Lang lang) {
-  const auto first = s.find_first_of("0123456789");
-  if (first == std::string::npos) return s;
-  auto end = s.find_first_not_of("0123456789", first);
-  if (end == std::string::npos) end = s.size();
-  std::string digits = s.substr(first, end - first);
-  if (digits.size() >= (lang == Lang::Fr ? 5U : 4U)) {
-    const std::string sep = lang == Lang::Fr ? "\u00a0" : ",";
-    std::string grouped;
-    for (std::size_t k = 0; k < digits.size(); ++k) {
-      if (k > 0 && (digits.size() - k) % 3 == 0) grouped += sep;
-      grouped += digits[k];
-    }
-    digits = grouped;
-  }
-  std::string rest = s.substr(end);
-  if (lang == Lang::Fr && !rest.empty() && rest[0] == '.') rest[0] = ',';
-  return s.substr(0, first) + digits + rest;
-}
-
-std::string notAvailable(Lang lang) {
-  return lang == Lang::Fr ? "n.d." : "n/a";
-}
 
 /// An event count or rate: integers as integers, about three significant digits otherwise.
 std::string count(std::optional<double> v, Lang lang) {
@@ -192,41 +100,6 @@ std::string multiplier(std::optional<double> m, Lang lang) {
   return "×" + decimals(m, 2, lang);
 }
 
-/// French typography: a no-break space before : ; ! ? % and inside « », so they never start a line.
-std::string frenchSpacing(std::string s) {
-  static const std::array<std::pair<std::string_view, std::string_view>, 7> kRules = {{
-      {" :", "\u00a0:"},
-      {" ;", "\u00a0;"},
-      {" !", "\u00a0!"},
-      {" ?", "\u00a0?"},
-      {" %", "\u00a0%"},
-      {"« ", "«\u00a0"},
-      {" »", "\u00a0»"},
-  }};
-  for (const auto& [from, to] : kRules) {
-    std::size_t pos = 0;
-    while ((pos = s.find(from, pos)) != std::string::npos) {
-      s.replace(pos, from.size(), to);
-      pos += to.size();
-    }
-  }
-  return s;
-}
-
-/// Markdown table cells cannot hold '|' or line breaks.
-std::string cell(std::string s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
 std::string capitalise(std::string s) {
   if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
   return s;
@@ -234,93 +107,8 @@ std::string capitalise(std::string s) {
 
 // ---- Dates: forecast.json holds local ISO times ("2019-01-01T00:00+01:00").
 
-struct Stamp {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0;
-  std::string offset;  // "+01:00", "Z" or empty
-  bool ok = false;
-};
-
-Stamp parseStamp(const std::string& s) {
-  Stamp t;
-  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    const auto r = std::from_chars(s.data() + pos, s.data() + pos + n, out);
-    return r.ec == std::errc() && r.ptr == s.data() + pos + n;
-  };
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-' || !digits(0, 4, t.year) || !digits(5, 2, t.month) ||
-      !digits(8, 2, t.day))
-    return t;
-  std::size_t pos = 10;
-  if (s.size() >= 16 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':') {
-    if (!digits(11, 2, t.hour) || !digits(14, 2, t.minute)) return t;
-    pos = 16;
-    if (pos + 3 <= s.size() && s[pos] == ':') pos += 3;
-    while (pos < s.size() && (s[pos] == '.' || (s[pos] >= '0' && s[pos] <= '9'))) ++pos;
-  }
-  t.offset = s.substr(pos);
-  const std::chrono::year_month_day ymd{std::chrono::year{t.year}, std::chrono::month{unsigned(t.month)},
-                                        std::chrono::day{unsigned(t.day)}};
-  t.ok = ymd.ok() && t.hour >= 0 && t.hour < 24 && t.minute >= 0 && t.minute < 60;
-  return t;
-}
-
-constexpr std::array<std::string_view, 7> kDaysEn = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                                     "Thursday", "Friday", "Saturday"};
-constexpr std::array<std::string_view, 7> kDaysFr = {"dimanche", "lundi",    "mardi", "mercredi",
-                                                     "jeudi",    "vendredi", "samedi"};
-constexpr std::array<std::string_view, 12> kMonthsEn = {"January",   "February", "March",    "April",
-                                                        "May",       "June",     "July",     "August",
-                                                        "September", "October",  "November", "December"};
-constexpr std::array<std::string_view, 12> kMonthsFr = {"janvier",   "février", "mars",     "avril",
-                                                        "mai",       "juin",    "juillet",  "août",
-                                                        "septembre", "octobre", "novembre", "décembre"};
-
-/// "Tuesday 1 January 2019" / "mardi 1er janvier 2019".
-std::string dayText(const Stamp& t, Lang lang, bool with_year) {
-  const std::chrono::weekday wd{std::chrono::sys_days{
-      std::chrono::year{t.year} / std::chrono::month{unsigned(t.month)} / std::chrono::day{unsigned(t.day)}}};
-  const auto m = static_cast<std::size_t>(t.month - 1);
-  std::string s;
-  if (lang == Lang::Fr)
-    s = std::string(kDaysFr[wd.c_encoding()]) + " " + (t.day == 1 ? "1er" : std::to_string(t.day)) + " " +
-        std::string(kMonthsFr[m]);
-  else
-    s = std::string(kDaysEn[wd.c_encoding()]) + " " + std::to_string(t.day) + " " + std::string(kMonthsEn[m]);
-  if (with_year) s += " " + std::to_string(t.year);
-  return s;
-}
-
-/// "18:00" / "18 h" ("18 h 30").
-std::string clock(int hour, int minute, Lang lang) {
-  std::array<char, 16> buf{};
-  if (lang == Lang::Fr) {
-    if (minute == 0)
-      std::snprintf(buf.data(), buf.size(), "%d h", hour);
-    else
-      std::snprintf(buf.data(), buf.size(), "%d h %02d", hour, minute);
-  } else {
-    std::snprintf(buf.data(), buf.size(), "%02d:%02d", hour, minute);
-  }
-  return buf.data();
-}
-
 std::string hourRange(int hour, Lang lang) {
   return clock(hour, 0, lang) + "-" + clock(hour + 1, 0, lang);
-}
-
-std::string offsetText(const std::string& offset) {
-  if (offset.empty()) return "";
-  if (offset == "Z") return " (UTC)";
-  return " (UTC" + offset + ")";
-}
-
-/// "Tuesday 1 January 2019, 00:00 (UTC+01:00)" / "mardi 1er janvier 2019 à 0 h (UTC+01:00)"; the raw
-/// string when it is not a time.
-std::string stampText(const std::string& raw, Lang lang) {
-  const Stamp t = parseStamp(raw);
-  if (!t.ok) return raw.empty() ? notAvailable(lang) : raw;
-  return dayText(t, lang, true) + (lang == Lang::Fr ? " à " : ", ") + clock(t.hour, t.minute, lang) +
-         offsetText(t.offset);
 }
 
 std::string dateText(const std::string& raw, Lang lang) {
@@ -373,8 +161,7 @@ std::string stepText(const std::string& raw, const std::string& step, Lang lang)
   if (step == "day") return dayText(t, lang, false);
   if (step == "week") return (lang == Lang::Fr ? "semaine du " : "week of ") + dayText(t, lang, false);
   if (step == "month") {
-    const auto m = static_cast<std::size_t>(t.month - 1);
-    return std::string(lang == Lang::Fr ? kMonthsFr[m] : kMonthsEn[m]) + " " + std::to_string(t.year);
+    return monthName(t.month, lang) + " " + std::to_string(t.year);
   }
   return raw;
 }
@@ -386,11 +173,8 @@ std::string eventsWord(std::optional<double> v, Lang lang) {
 
 // ---- Factors, models and categories in words.
 
-struct Words {
-  std::string_view en, fr;
-};
-
-const std::map<std::string_view, Words>& factorWords() {
+/// The factors other than the weather and calendar covariates (forecast/ReportText.hpp has those).
+const std::map<std::string_view, Words>& placeFactorWords() {
   static const std::map<std::string_view, Words> kWords = {
       {"nightlife_density",
        {"nightlife venues nearby (bars, clubs)", "lieux de vie nocturne à proximité (bars, discothèques)"}},
@@ -398,18 +182,6 @@ const std::map<std::string_view, Words>& factorWords() {
       {"landmarks_density",
        {"landmarks and tourist sites nearby", "monuments et sites touristiques à proximité"}},
       {"stadium_density", {"stadium nearby", "stade à proximité"}},
-      {"school_holiday", {"school holidays", "vacances scolaires"}},
-      {"public_holiday", {"public holiday", "jour férié"}},
-      {"weekend", {"weekend (Saturday or Sunday)", "week-end (samedi ou dimanche)"}},
-      {"rain_day", {"rainy day (at least 1 mm)", "jour de pluie (au moins 1 mm)"}},
-      {"rain_mm", {"amount of rain", "cumul de pluie"}},
-      {"tmax_c", {"maximum temperature", "température maximale"}},
-      {"tmin_c", {"minimum temperature", "température minimale"}},
-      {"tmean_c", {"mean temperature", "température moyenne"}},
-      {"wind_mean_ms", {"mean wind speed", "vitesse moyenne du vent"}},
-      {"gust_max_ms", {"strongest wind gust", "rafale maximale"}},
-      {"thunder_days", {"thunderstorm", "orage"}},
-      {"fog_days", {"fog", "brouillard"}},
       {"past_incidents_here",
        {"past incidents at this place (its background rate against the average cell)",
         "incidents passés à cet endroit (son taux de fond rapporté à la maille moyenne)"}},
@@ -419,11 +191,15 @@ const std::map<std::string_view, Words>& factorWords() {
   return kWords;
 }
 
+bool knownFactor(const std::string& name) {
+  return placeFactorWords().count(name) > 0 || covariateWords().count(name) > 0;
+}
+
 /// A factor name in words; an unknown name as is.
 std::string factorName(const std::string& name, Lang lang) {
-  const auto& w = factorWords();
+  const auto& w = placeFactorWords();
   const auto it = w.find(name);
-  if (it == w.end()) return name;
+  if (it == w.end()) return covariateName(name, lang);
   return std::string(lang == Lang::Fr ? it->second.fr : it->second.en);
 }
 
@@ -474,15 +250,6 @@ std::string fileWords(const std::string& name, Lang lang) {
   const auto it = kWords.find(name);
   if (it == kWords.end()) return "`" + name + "`";
   return "`" + name + "`: " + std::string(lang == Lang::Fr ? it->second.fr : it->second.en);
-}
-
-std::string joinList(const std::vector<std::string>& items, Lang lang) {
-  std::string out;
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    if (k > 0) out += (k + 1 == items.size()) ? (lang == Lang::Fr ? " et " : " and ") : ", ";
-    out += items[k];
-  }
-  return out;
 }
 
 // ---- The backtest's verdict.
@@ -646,19 +413,8 @@ class Summary {
 
   void hotspotRow(const json& h, std::size_t fallback_rank) {
     const auto rank = integer(h, "rank");
-    const json* area = member(h, "area");
-    const std::string area_name = (area && area->is_string())
-                                      ? area->get<std::string>()
-                                      : m_t("(outside the named areas)", "(hors des zones nommées)");
-    std::string where = notAvailable(m_lang);
-    const auto lat = number(h, "lat");
-    const auto lon = number(h, "lon");
-    if (lat && lon) {
-      const std::string la = fixed(*lat, 4);
-      const std::string lo = fixed(*lon, 4);
-      where = "[" + la + ", " + lo + "](https://www.openstreetmap.org/?mlat=" + la + "&mlon=" + lo +
-              "#map=17/" + la + "/" + lo + ")";
-    }
+    const std::string area_name = areaName(h, m_lang);
+    const std::string where = locationLink(number(h, "lat"), number(h, "lon"), m_lang);
     std::vector<std::string> factors;
     for (const auto& f : array(h, "factors")) {
       if (factors.size() == 3) break;
@@ -677,9 +433,7 @@ class Summary {
   void areas() {
     const json* areas = member(m_doc, "areas");
     if (!areas) {
-      m_out << m_t("No area file is configured (forecast.areas): no figures per area.",
-                   "Aucun fichier de zones n'est configuré (forecast.areas) : pas de chiffres par zone.")
-            << "\n\n";
+      m_out << noAreaFileText(m_lang) << "\n\n";
       return;
     }
     const std::string main_name = m_main ? text(*m_main, "name") : "";
@@ -874,7 +628,7 @@ class Summary {
           << "\n\n";
     for (const auto& name : order) {
       const Agg& a = agg[name];
-      const bool known = factorWords().count(name) > 0;
+      const bool known = knownFactor(name);
       m_out << "- **" << factorName(name, m_lang) << "**";
       if (known) m_out << " (`" << name << "`)";
       m_out << m_t(": ", " : ");
@@ -1019,17 +773,7 @@ class Summary {
     }
     const std::string source = text(*c, "source");
     m_out << "- " << m_t("Future weather and calendar: ", "Météo et calendrier à venir : ");
-    if (source == "climatology")
-      m_out << m_t("climatology (typical weather for these dates, not a weather forecast)",
-                   "climatologie (temps habituel à ces dates, pas une prévision météo)");
-    else if (source == "scenario")
-      m_out << m_t("a scenario (values set by the user)", "un scénario (valeurs fixées par l'utilisateur)");
-    else if (source == "none")
-      m_out << m_t("none (the model uses no weather or calendar covariate)",
-                   "aucune (le modèle n'utilise aucune covariable météo ou calendaire)");
-    else
-      m_out << (source.empty() ? notAvailable(m_lang) : source);
-    m_out << ".\n";
+    m_out << covariateSourceWords(source, m_lang) << ".\n";
     const std::string weather = text(*c, "weather");
     const std::string calendar = text(*c, "calendar");
     m_out << "- " << m_t("Weather: ", "Météo : ") << (weather.empty() ? notAvailable(m_lang) : weather)
@@ -1048,29 +792,10 @@ class Summary {
   }
 
   void privacy() {
-    m_out << "## " << m_t("Privacy", "Confidentialité") << "\n\n";
-    m_out << "- "
-          << m_t("The forecast uses no person-level data: only counts of events per cell and time.",
-                 "La prévision n'utilise aucune donnée individuelle : seulement des nombres d'événements par "
-                 "maille et par période.")
-          << "\n";
-    const json* p = member(m_doc, "privacy");
-    if (!p || !p->is_object()) {
-      m_out << "- "
-            << m_t("Publication rule: not described in forecast.json.",
-                   "Règle de publication : non décrite dans forecast.json.")
-            << "\n\n";
-      return;
-    }
-    const auto min_count = integer(*p, "min_count");
-    const auto radius = number(*p, "radius_m");
-    m_out << "- "
-          << m_t("A cell is published only when at least ", "Une maille n'est publiée que si au moins ")
-          << (min_count ? std::to_string(*min_count) : notAvailable(m_lang))
-          << m_t(" events were recorded within ", " événements ont été enregistrés à moins de ")
-          << count(radius, m_lang) << m_t(" m of it", " m") << m_t("; ", " ; ")
-          << count(number(*p, "published_cells"), m_lang) << m_t(" cells published, ", " mailles publiées, ")
-          << count(number(*p, "suppressed_cells"), m_lang) << m_t(" suppressed.", " masquées.") << "\n";
+    const json* p = privacySection(m_out, m_doc, m_lang, {"The forecast", "La prévision"}, "forecast.json",
+                                   [&](std::optional<double> v) { return count(v, m_lang); });
+    if (!p) return;
+    m_out << ".\n";
     const std::string rule = text(*p, "rule");
     if (!rule.empty())
       m_out << "- " << m_t("Rule: ", "Règle : ") << rule
@@ -1150,18 +875,6 @@ std::string csvField(const std::string& s) {
   return out + "\"";
 }
 
-void writeAtomically(const std::filesystem::path& path, const std::string& content) {
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    os << content;
-    if (!os.flush()) throw Error(ExitCode::Io, tmp.string() + ": cannot write");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename the temporary file: " + ec.message());
-}
-
 /// The cell ring, closed and counterclockwise (RFC 7946 section 3.1.6); null when not a valid ring.
 json ring(const json& h) {
   const json& in = array(h, "cell_lonlat");
@@ -1201,7 +914,7 @@ std::vector<std::string> forecastProductNames(const nlohmann::json& doc) {
 }
 
 std::string summaryMarkdown(const nlohmann::json& doc, const std::string& lang) {
-  return Summary(doc, parseLang(lang)).build();
+  return Summary(doc, parseLang(lang, "forecast summary")).build();
 }
 
 std::string hotspotsGeoJson(const nlohmann::json& doc) {
@@ -1284,14 +997,9 @@ std::vector<std::string> writeForecastProducts(const nlohmann::json& doc, const 
     files.emplace_back("risk_by_area.csv", areasCsv(doc));
     files.emplace_back("risk_by_area_hour.csv", areasHourCsv(doc));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(ExitCode::Io, dir.string() + ": cannot create the folder: " + ec.message());
+  writeFiles(dir, files);
   std::vector<std::string> names;
-  for (const auto& [name, content] : files) {
-    writeAtomically(dir / name, content);
-    names.push_back(name);
-  }
+  for (const auto& file : files) names.push_back(file.first);
   return names;
 }
 

@@ -2,105 +2,28 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
-#include "core/Error.hpp"
+#include "forecast/ReportText.hpp"
 
 namespace vigie::scenario {
 
-using core::Error;
-using core::ExitCode;
 using nlohmann::json;
 
 namespace {
 
-// ---- Tolerant access: scenario.json is read as it comes; a missing, null or mistyped member is "absent".
-// (The forecast's summary has the same helpers, private to forecast/Products.cpp.)
+// The tolerant access to scenario.json, the language, numbers, dates and file writing are shared with the
+// forecast's summary.
+using namespace forecast::report_text;  // NOLINT(google-build-using-namespace)
 
-const json* member(const json& j, std::string_view key) {
-  if (!j.is_object()) return nullptr;
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::optional<double> number(const json& j) {
-  if (!j.is_number()) return std::nullopt;
-  const double v = j.get<double>();
-  if (!std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::optional<double> number(const json& j, std::string_view key) {
-  const json* m = member(j, key);
-  return m ? number(*m) : std::nullopt;
-}
-
-std::optional<long long> integer(const json& j, std::string_view key) {
-  const auto v = number(j, key);
-  if (!v || std::abs(*v) > 1e15) return std::nullopt;
-  return std::llround(*v);
-}
-
-std::string text(const json& j, std::string_view key, const std::string& fallback = "") {
-  const json* m = member(j, key);
-  return (m && m->is_string()) ? m->get<std::string>() : fallback;
-}
-
-const json& array(const json& j, std::string_view key) {
-  static const json empty = json::array();
-  const json* m = member(j, key);
-  return (m && m->is_array()) ? *m : empty;
-}
-
-const json& object(const json& j, std::string_view key) {
-  static const json empty = json::object();
-  const json* m = member(j, key);
-  return (m && m->is_object()) ? *m : empty;
-}
-
-// ---- Language and number formatting.
-
-enum class Lang { En, Fr };
-
-Lang parseLang(const std::string& lang) {
-  if (lang == "en") return Lang::En;
-  if (lang == "fr") return Lang::Fr;
-  throw Error(ExitCode::Usage,
-              "scenario report: lang '" + lang + "' is not supported (output.lang: fr or en)");
-}
-
-/// The text in the report's language.
-struct Tr {
-  Lang lang;
-  [[nodiscard]] std::string operator()(std::string_view en, std::string_view fr) const {
-    return std::string(lang == Lang::Fr ? fr : en);
-  }
-};
-
-std::string fixed(double v, int decimals) {
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), "%.*f", decimals, v);
-  return buf.data();
-}
-
-/// "150.0" -> "150"; "0.30" stays, so values of one magnitude keep the same number of decimals.
-std::string dropZeroFraction(std::string s) {
-  const auto dot = s.find('.');
-  if (dot != std::string::npos && s.find_first_not_of('0', dot + 1) == std::string::npos) s.erase(dot);
-  return s;
-}
+// ---- Numbers.
 
 /// "0.250" -> "0.25", "1.000" -> "1".
 std::string dropTrailingZeros(std::string s) {
@@ -108,33 +31,6 @@ std::string dropTrailingZeros(std::string s) {
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
-}
-
-/// Decimal comma in French; thousands grouped with a comma in English (from 1,000) and a no-break space in
-/// French (from 10 000, French typographic usage). The first run of digits only, so a sign or a prefix such
-/// as "<" is kept.
-std::string localise(const std::string& s, Lang lang) {
-  const auto first = s.find_first_of("0123456789");
-  if (first == std::string::npos) return s;
-  auto end = s.find_first_not_of("0123456789", first);
-  if (end == std::string::npos) end = s.size();
-  std::string digits = s.substr(first, end - first);
-  if (digits.size() >= (lang == Lang::Fr ? 5U : 4U)) {
-    const std::string sep = lang == Lang::Fr ? "\u00a0" : ",";
-    std::string grouped;
-    for (std::size_t k = 0; k < digits.size(); ++k) {
-      if (k > 0 && (digits.size() - k) % 3 == 0) grouped += sep;
-      grouped += digits[k];
-    }
-    digits = grouped;
-  }
-  std::string rest = s.substr(end);
-  if (lang == Lang::Fr && !rest.empty() && rest[0] == '.') rest[0] = ',';
-  return s.substr(0, first) + digits + rest;
-}
-
-std::string notAvailable(Lang lang) {
-  return lang == Lang::Fr ? "n.d." : "n/a";
 }
 
 /// An incident count: integers as integers, about three significant digits from 0.01 up, two below (a cell's
@@ -197,141 +93,12 @@ std::string multiplier(std::optional<double> m, Lang lang) {
   return "×" + localise(fixed(*m, 2), lang);
 }
 
-/// French typography: a no-break space before : ; ! ? % and inside « », so they never start a line.
-std::string frenchSpacing(std::string s) {
-  static const std::array<std::pair<std::string_view, std::string_view>, 7> kRules = {{
-      {" :", "\u00a0:"},
-      {" ;", "\u00a0;"},
-      {" !", "\u00a0!"},
-      {" ?", "\u00a0?"},
-      {" %", "\u00a0%"},
-      {"« ", "«\u00a0"},
-      {" »", "\u00a0»"},
-  }};
-  for (const auto& [from, to] : kRules) {
-    std::size_t pos = 0;
-    while ((pos = s.find(from, pos)) != std::string::npos) {
-      s.replace(pos, from.size(), to);
-      pos += to.size();
-    }
-  }
-  return s;
-}
-
-/// Markdown table cells cannot hold '|' or line breaks.
-std::string cell(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n' || c == '\r')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string joinList(const std::vector<std::string>& items, Lang lang) {
-  std::string out;
-  for (std::size_t k = 0; k < items.size(); ++k) {
-    if (k > 0) out += (k + 1 == items.size()) ? (lang == Lang::Fr ? " et " : " and ") : ", ";
-    out += items[k];
-  }
-  return out;
-}
-
 std::string incidentsWord(std::optional<double> v, Lang lang) {
   if (lang == Lang::Fr) return (v && std::abs(*v) < 2.0) ? "incident" : "incidents";
   return (v && std::abs(*v) == 1.0) ? "incident" : "incidents";
 }
 
 // ---- Dates: scenario.json holds local ISO times ("2019-03-17T18:00+01:00", or without the offset).
-
-struct Stamp {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0;
-  std::string offset;  // "+01:00", "Z" or empty
-  bool ok = false;
-};
-
-Stamp parseStamp(const std::string& s) {
-  Stamp t;
-  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    const auto r = std::from_chars(s.data() + pos, s.data() + pos + n, out);
-    return r.ec == std::errc() && r.ptr == s.data() + pos + n;
-  };
-  if (s.size() < 10 || s[4] != '-' || s[7] != '-' || !digits(0, 4, t.year) || !digits(5, 2, t.month) ||
-      !digits(8, 2, t.day))
-    return t;
-  std::size_t pos = 10;
-  if (s.size() >= 16 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':') {
-    if (!digits(11, 2, t.hour) || !digits(14, 2, t.minute)) return t;
-    pos = 16;
-    if (pos + 3 <= s.size() && s[pos] == ':') pos += 3;
-    while (pos < s.size() && (s[pos] == '.' || (s[pos] >= '0' && s[pos] <= '9'))) ++pos;
-  }
-  t.offset = s.substr(pos);
-  const std::chrono::year_month_day ymd{std::chrono::year{t.year}, std::chrono::month{unsigned(t.month)},
-                                        std::chrono::day{unsigned(t.day)}};
-  t.ok = ymd.ok() && t.hour >= 0 && t.hour < 24 && t.minute >= 0 && t.minute < 60;
-  return t;
-}
-
-constexpr std::array<std::string_view, 7> kDaysEn = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                                     "Thursday", "Friday", "Saturday"};
-constexpr std::array<std::string_view, 7> kDaysFr = {"dimanche", "lundi",    "mardi", "mercredi",
-                                                     "jeudi",    "vendredi", "samedi"};
-constexpr std::array<std::string_view, 12> kMonthsEn = {"January",   "February", "March",    "April",
-                                                        "May",       "June",     "July",     "August",
-                                                        "September", "October",  "November", "December"};
-constexpr std::array<std::string_view, 12> kMonthsFr = {"janvier",   "février", "mars",     "avril",
-                                                        "mai",       "juin",    "juillet",  "août",
-                                                        "septembre", "octobre", "novembre", "décembre"};
-
-/// "Sunday 17 March 2019" / "dimanche 17 mars 2019" ("1er" for the first of the month in French).
-std::string dayText(const Stamp& t, Lang lang, bool with_year) {
-  const std::chrono::weekday wd{std::chrono::sys_days{
-      std::chrono::year{t.year} / std::chrono::month{unsigned(t.month)} / std::chrono::day{unsigned(t.day)}}};
-  const auto m = static_cast<std::size_t>(t.month - 1);
-  std::string s;
-  if (lang == Lang::Fr)
-    s = std::string(kDaysFr[wd.c_encoding()]) + " " + (t.day == 1 ? "1er" : std::to_string(t.day)) + " " +
-        std::string(kMonthsFr[m]);
-  else
-    s = std::string(kDaysEn[wd.c_encoding()]) + " " + std::to_string(t.day) + " " + std::string(kMonthsEn[m]);
-  if (with_year) s += " " + std::to_string(t.year);
-  return s;
-}
-
-/// "18:00" / "18 h" ("18 h 30").
-std::string clock(int hour, int minute, Lang lang) {
-  std::array<char, 16> buf{};
-  if (lang == Lang::Fr) {
-    if (minute == 0)
-      std::snprintf(buf.data(), buf.size(), "%d h", hour);
-    else
-      std::snprintf(buf.data(), buf.size(), "%d h %02d", hour, minute);
-  } else {
-    std::snprintf(buf.data(), buf.size(), "%02d:%02d", hour, minute);
-  }
-  return buf.data();
-}
-
-std::string offsetText(const std::string& offset) {
-  if (offset.empty()) return "";
-  if (offset == "Z") return " (UTC)";
-  return " (UTC" + offset + ")";
-}
-
-/// "Sunday 17 March 2019, 18:00 (UTC+01:00)" / "dimanche 17 mars 2019 à 18 h (UTC+01:00)"; the raw string
-/// when it is not a time.
-std::string stampText(const std::string& raw, Lang lang) {
-  const Stamp t = parseStamp(raw);
-  if (!t.ok) return raw.empty() ? notAvailable(lang) : raw;
-  return dayText(t, lang, true) + (lang == Lang::Fr ? " à " : ", ") + clock(t.hour, t.minute, lang) +
-         offsetText(t.offset);
-}
 
 /// Whether two local times are the same instant on the clock; the offset may be written on one only.
 bool sameTime(const std::string& a, const std::string& b) {
@@ -399,31 +166,6 @@ std::string stepsText(std::size_t n, const std::string& step, Lang lang) {
 }
 
 // ---- Names in words.
-
-struct Words {
-  std::string_view en, fr;
-};
-
-/// The covariates a scenario can change (weather and calendar), in words; an unknown name as is.
-std::string covariateName(const std::string& name, Lang lang) {
-  static const std::map<std::string_view, Words> kWords = {
-      {"school_holiday", {"school holidays", "vacances scolaires"}},
-      {"public_holiday", {"public holiday", "jour férié"}},
-      {"weekend", {"weekend (Saturday or Sunday)", "week-end (samedi ou dimanche)"}},
-      {"rain_day", {"rainy day (at least 1 mm)", "jour de pluie (au moins 1 mm)"}},
-      {"rain_mm", {"amount of rain", "cumul de pluie"}},
-      {"tmax_c", {"maximum temperature", "température maximale"}},
-      {"tmin_c", {"minimum temperature", "température minimale"}},
-      {"tmean_c", {"mean temperature", "température moyenne"}},
-      {"wind_mean_ms", {"mean wind speed", "vitesse moyenne du vent"}},
-      {"gust_max_ms", {"strongest wind gust", "rafale maximale"}},
-      {"thunder_days", {"thunderstorm", "orage"}},
-      {"fog_days", {"fog", "brouillard"}},
-  };
-  const auto it = kWords.find(name);
-  if (it == kWords.end()) return name;
-  return std::string(lang == Lang::Fr ? it->second.fr : it->second.en);
-}
 
 std::string sourceTypeWords(const std::string& type, Lang lang) {
   static const std::map<std::string_view, Words> kWords = {
@@ -660,19 +402,8 @@ class Report {
 
   void cellRow(const json& c, std::size_t fallback_rank) {
     const auto rank = integer(c, "rank");
-    const json* area = member(c, "area");
-    const std::string area_name = (area && area->is_string())
-                                      ? area->get<std::string>()
-                                      : m_t("(outside the named areas)", "(hors des zones nommées)");
-    std::string where = notAvailable(m_lang);
-    const auto lat = number(c, "lat");
-    const auto lon = number(c, "lon");
-    if (lat && lon) {
-      const std::string la = fixed(*lat, 4);
-      const std::string lo = fixed(*lon, 4);
-      where = "[" + la + ", " + lo + "](https://www.openstreetmap.org/?mlat=" + la + "&mlon=" + lo +
-              "#map=17/" + la + "/" + lo + ")";
-    }
+    const std::string area_name = areaName(c, m_lang);
+    const std::string where = locationLink(number(c, "lat"), number(c, "lon"), m_lang);
     const std::string iv = changeInterval(number(c, "delta_p10"), number(c, "delta_p90"), m_lang);
     m_out << "| " << (rank ? *rank : static_cast<long long>(fallback_rank)) << " | " << cell(area_name)
           << " | " << where << " | " << count(number(c, "baseline"), m_lang) << " | "
@@ -683,9 +414,7 @@ class Report {
   void areas() {
     const json* areas = member(m_doc, "areas");
     if (!areas || !areas->is_array()) {
-      m_out << m_t("No area file is configured (forecast.areas): no figures per area.",
-                   "Aucun fichier de zones n'est configuré (forecast.areas) : pas de chiffres par zone.")
-            << "\n\n";
+      m_out << noAreaFileText(m_lang) << "\n\n";
       return;
     }
     std::vector<const json*> rows;
@@ -883,18 +612,6 @@ class Report {
     m_out << "\n";
   }
 
-  std::string sourceWords(const std::string& source) const {
-    if (source == "climatology")
-      return m_t("climatology (typical weather for these dates, not a weather forecast)",
-                 "climatologie (temps habituel à ces dates, pas une prévision météo)");
-    if (source == "scenario")
-      return m_t("a scenario (values set by the user)", "un scénario (valeurs fixées par l'utilisateur)");
-    if (source == "none")
-      return m_t("none (the model uses no weather or calendar covariate)",
-                 "aucune (le modèle n'utilise aucune covariable météo ou calendaire)");
-    return source.empty() ? notAvailable(m_lang) : source;
-  }
-
   std::string overridesText(const json& c) const {
     const json* ov = member(c, "overrides");
     std::vector<std::string> items;
@@ -927,7 +644,8 @@ class Report {
     m_out << "| | " << m_t("Baseline", "Référence") << " | " << m_t("Scenario", "Scénario")
           << " |\n|---|---|---|\n";
     m_out << "| " << m_t("Future weather and calendar", "Météo et calendrier à venir") << " | "
-          << cell(sourceWords(text(b, "source"))) << " | " << cell(sourceWords(text(s, "source"))) << " |\n";
+          << cell(covariateSourceWords(text(b, "source"), m_lang)) << " | "
+          << cell(covariateSourceWords(text(s, "source"), m_lang)) << " |\n";
     m_out << "| " << m_t("Weather", "Météo") << " | " << cell(orNa(text(b, "weather"))) << " | "
           << cell(orNa(text(s, "weather"))) << " |\n";
     m_out << "| " << m_t("Calendar", "Calendrier") << " | " << cell(orNa(text(b, "calendar"))) << " | "
@@ -969,29 +687,10 @@ class Report {
   }
 
   void privacy() {
-    m_out << "## " << m_t("Privacy", "Confidentialité") << "\n\n";
-    m_out << "- "
-          << m_t("The scenario uses no person-level data: only counts of events per cell and time.",
-                 "Le scénario n'utilise aucune donnée individuelle : seulement des nombres d'événements par "
-                 "maille et par période.")
-          << "\n";
-    const json* p = member(m_doc, "privacy");
-    if (!p || !p->is_object()) {
-      m_out << "- "
-            << m_t("Publication rule: not described in scenario.json.",
-                   "Règle de publication : non décrite dans scenario.json.")
-            << "\n\n";
-      return;
-    }
-    const auto min_count = integer(*p, "min_count");
-    m_out << "- "
-          << m_t("A cell is published only when at least ", "Une maille n'est publiée que si au moins ")
-          << (min_count ? std::to_string(*min_count) : notAvailable(m_lang))
-          << m_t(" events were recorded within ", " événements ont été enregistrés à moins de ")
-          << count(number(*p, "radius_m"), m_lang) << m_t(" m of it", " m") << m_t("; ", " ; ")
-          << count(number(*p, "published_cells"), m_lang) << m_t(" cells published, ", " mailles publiées, ")
-          << count(number(*p, "suppressed_cells"), m_lang) << m_t(" suppressed", " masquées")
-          << m_t(". The cells listed above are published cells.",
+    const json* p = privacySection(m_out, m_doc, m_lang, {"The scenario", "Le scénario"}, "scenario.json",
+                                   [&](std::optional<double> v) { return count(v, m_lang); });
+    if (!p) return;
+    m_out << m_t(". The cells listed above are published cells.",
                  ". Les mailles citées plus haut sont des mailles publiées.")
           << "\n\n";
   }
@@ -1023,31 +722,16 @@ class Report {
   std::ostringstream m_out;
 };
 
-void writeAtomically(const std::filesystem::path& path, const std::string& content) {
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    os << content;
-    if (!os.flush()) throw Error(ExitCode::Io, tmp.string() + ": cannot write");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(ExitCode::Io, path.string() + ": cannot rename the temporary file: " + ec.message());
-}
-
 }  // namespace
 
 std::string scenarioMarkdown(const nlohmann::json& doc, const std::string& lang) {
-  return Report(doc, parseLang(lang)).build();
+  return Report(doc, parseLang(lang, "scenario report")).build();
 }
 
 std::vector<std::string> writeScenarioReport(const nlohmann::json& doc, const std::filesystem::path& dir) {
   // Built before the folder is touched, so a bad lang writes nothing.
   const std::string md = scenarioMarkdown(doc, text(doc, "lang", "en"));
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(ExitCode::Io, dir.string() + ": cannot create the folder: " + ec.message());
-  writeAtomically(dir / "scenario.md", md);
+  writeFiles(dir, {{"scenario.md", md}});
   return {"scenario.md"};
 }
 

@@ -149,28 +149,24 @@ bad() {  # bad NAME KEY_PATTERN CONTENT
 bad end_before_start "end" "[scenario]
 start = 2019-03-17T18:00
 end = 2019-03-17T10:00"
-bad outside_grid "lon" "[scenario]
+# A scenario with one event: event_ini NAME KIND LON LAT.
+event_ini() {
+  cat <<INI
+[scenario]
 start = 2019-03-17T18:00
 end = 2019-03-18T00:00
-[event.far]
-kind = match
-lon = 2.35
-lat = 48.85
+[event.$1]
+kind = $2
+lon = $3
+lat = $4
 radius_m = 500
 start = 2019-03-17T19:00
 end = 2019-03-17T21:00
-crowd = 1000"
-bad unknown_kind "kind" "[scenario]
-start = 2019-03-17T18:00
-end = 2019-03-18T00:00
-[event.x]
-kind = picnic
-lon = 5.3959
-lat = 43.2698
-radius_m = 500
-start = 2019-03-17T19:00
-end = 2019-03-17T21:00
-crowd = 1000"
+crowd = 1000
+INI
+}
+bad outside_grid "lon" "$(event_ini far match 2.35 48.85)"
+bad unknown_kind "kind" "$(event_ini x picnic 5.3959 43.2698)"
 check "missing --scenario is a usage error" 2 "scenario.file" -- \
   mpirun -n 1 "$vigie" scenario --config "$cfg" --output.dir="$work/bad" "${opts[@]}"
 

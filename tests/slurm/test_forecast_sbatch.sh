@@ -16,95 +16,22 @@ set -euo pipefail
 # then waits for the next scheduling pass: the stand-in job takes about 3 min from submission to its end.
 readonly JOB_TIMEOUT_S=360
 
-if (($# != 2)); then
-    echo "usage: $0 VIGIE_EXE SOURCE_DIR" >&2
-    exit 2
-fi
-vigie_exe=$(realpath "$1")
-source_dir=$(realpath "$2")
-
-fail() {
-    echo "test_forecast_sbatch: FAIL: $*" >&2
-    exit 1
-}
-
-missing=()
-for bin in munged slurmctld slurmd sbatch scontrol scancel sinfo squeue srun; do
-    command -v "${bin}" >/dev/null 2>&1 || missing+=("${bin}")
-done
-((${#missing[@]} == 0)) || fail "missing executables: ${missing[*]} (apt-get install munge slurm-wlm)"
-((EUID == 0)) || fail "must run as root to start the test cluster"
-[[ -x ${vigie_exe} ]] || fail "${vigie_exe}: not an executable file"
-
-work_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigie-forecast-sbatch-test.XXXXXX")
-cluster_dir=${work_dir}/cluster
-cluster_script=${source_dir}/scripts/slurm_cluster.sh
-jobs_submitted=()
-
-cleanup() {
-    local status=$? id f
-    if ((status != 0)); then
-        for id in "${jobs_submitted[@]}"; do
-            echo "----- scontrol show job ${id} -----" >&2
-            scontrol show job "${id}" >&2 2>&1 || true
-        done
-        for f in "${work_dir}"/job-*.out "${work_dir}"/job-*.err "${cluster_dir}/log/slurmctld.log" \
-            "${cluster_dir}/log/slurmd.log"; do
-            [[ -f ${f} ]] || continue
-            echo "----- tail of ${f} -----" >&2
-            tail -n 40 "${f}" >&2 || true
-        done
-    fi
-    bash "${cluster_script}" stop "${cluster_dir}" >/dev/null 2>&1 || true
-    if ((status == 0)); then
-        rm -rf "${work_dir}"
-    else
-        echo "test_forecast_sbatch: kept ${work_dir} for inspection" >&2
-    fi
-    exit "${status}"
-}
-trap cleanup EXIT
-
-# Field NAME of one `scontrol -o show job` line (KEY=VALUE pairs).
-job_field() {
-    tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print substr($0, length(key) + 2); exit }'
-}
+test_name=test_forecast_sbatch
+# shellcheck source=tests/slurm/slurm_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/slurm_test_lib.sh"
+slurm_test_args "$@"
+slurm_test_require "munge slurm-wlm" munged slurmctld slurmd sbatch scontrol scancel sinfo squeue srun
+slurm_test_work_dir vigie-forecast-sbatch-test
 
 # Submit forecast.sbatch with executable EXE and the extra exports given after it; prints the job id. The output
 # files are opened in append mode, so a requeued job's first run stays readable.
 submit() {
-    local exe=$1 exports extra out
+    local exe=$1
     shift
-    exports="ALL,VIGIE_EXE=${exe}"
-    for extra in "$@"; do
-        exports+=",${extra}"
-    done
-    out=$(sbatch --parsable --chdir="${source_dir}" --open-mode=append --output="${work_dir}/job-%j.out" \
-        --error="${work_dir}/job-%j.err" --export="${exports}" "${source_dir}/slurm/forecast.sbatch") ||
-        fail "sbatch refused the job"
-    echo "${out%%;*}"
+    submit_job forecast.sbatch "$(job_exports "${exe}" "$@")" "job-%j" --open-mode=append
 }
 
-# Poll until job ID reaches a final state; prints its `scontrol -o show job` line.
-wait_job() {
-    local id=$1 line state deadline=$((SECONDS + JOB_TIMEOUT_S))
-    while ((SECONDS < deadline)); do
-        line=$(scontrol -o show job "${id}") || fail "scontrol lost job ${id}"
-        state=$(job_field "${line}" JobState)
-        case "${state}" in
-            PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | REQUEUED | RESIZING) sleep 0.5 ;;
-            *)
-                echo "${line}"
-                return 0
-                ;;
-        esac
-    done
-    scancel "${id}" || true
-    fail "job ${id} still ${state} after ${JOB_TIMEOUT_S} s"
-}
-
-eval "$(bash "${cluster_script}" start "${cluster_dir}" | grep '^export SLURM_CONF=')"
-[[ -n ${SLURM_CONF:-} ]] || fail "slurm_cluster.sh start printed no SLURM_CONF"
+slurm_test_start_cluster
 
 # 1. Interrupted after a checkpoint, requeued, resumed with --restart: a stand-in for vigie, so that the script's
 #    logic is tested whatever the time vigie forecast takes. Each rank appends its arguments to args.<rank>.

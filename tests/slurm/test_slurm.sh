@@ -12,61 +12,12 @@ set -euo pipefail
 
 readonly JOB_TIMEOUT_S=120
 
-if (($# != 2)); then
-    echo "usage: $0 VIGIE_EXE SOURCE_DIR" >&2
-    exit 2
-fi
-vigie_exe=$(realpath "$1")
-source_dir=$(realpath "$2")
-
-fail() {
-    echo "test_slurm: FAIL: $*" >&2
-    exit 1
-}
-
-missing=()
-for bin in munged slurmctld slurmd sbatch scontrol scancel sinfo srun h5dump; do
-    command -v "${bin}" >/dev/null 2>&1 || missing+=("${bin}")
-done
-((${#missing[@]} == 0)) || fail "missing executables: ${missing[*]} (apt-get install munge slurm-wlm hdf5-tools)"
-((EUID == 0)) || fail "must run as root to start the test cluster"
-[[ -x ${vigie_exe} ]] || fail "${vigie_exe}: not an executable file"
-
-work_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigie-slurm-test.XXXXXX")
-cluster_dir=${work_dir}/cluster
-cluster_script=${source_dir}/scripts/slurm_cluster.sh
-jobs_submitted=()
-
-print_diagnostics() {
-    local id f
-    for id in "${jobs_submitted[@]}"; do
-        echo "----- scontrol show job ${id} -----" >&2
-        scontrol show job "${id}" >&2 2>&1 || true
-        for f in "${work_dir}/job-${id}.out" "${work_dir}/job-${id}.err"; do
-            echo "----- ${f} -----" >&2
-            cat "${f}" >&2 2>/dev/null || echo "(missing)" >&2
-        done
-    done
-    for f in "${cluster_dir}/log/slurmctld.log" "${cluster_dir}/log/slurmd.log"; do
-        echo "----- tail of ${f} -----" >&2
-        tail -n 40 "${f}" >&2 2>/dev/null || echo "(missing)" >&2
-    done
-}
-
-cleanup() {
-    local status=$?
-    if ((status != 0)); then
-        print_diagnostics
-    fi
-    bash "${cluster_script}" stop "${cluster_dir}" >/dev/null 2>&1 || true
-    if ((status == 0)); then
-        rm -rf "${work_dir}"
-    else
-        echo "test_slurm: kept ${work_dir} for inspection" >&2
-    fi
-    exit "${status}"
-}
-trap cleanup EXIT
+test_name=test_slurm
+# shellcheck source=tests/slurm/slurm_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/slurm_test_lib.sh"
+slurm_test_args "$@"
+slurm_test_require "munge slurm-wlm hdf5-tools" munged slurmctld slurmd sbatch scontrol scancel sinfo srun h5dump
+slurm_test_work_dir vigie-slurm-test
 
 now() {
     echo "${EPOCHREALTIME}"
@@ -76,45 +27,13 @@ elapsed() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
 }
 
-# Field NAME of `scontrol -o show job` output (one line of KEY=VALUE pairs).
-job_field() {
-    tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print substr($0, length(key) + 2); exit }'
-}
-
 # Submit vigie.sbatch with the extra exports given as arguments; prints the job id.
 submit() {
-    local exports="ALL,VIGIE_EXE=${vigie_exe}" extra
-    for extra in "$@"; do
-        exports+=",${extra}"
-    done
-    local out
-    out=$(sbatch --parsable --chdir="${source_dir}" --output="${work_dir}/job-%j.out" \
-        --error="${work_dir}/job-%j.err" --export="${exports}" "${source_dir}/slurm/vigie.sbatch") ||
-        fail "sbatch refused the job"
-    echo "${out%%;*}"
-}
-
-# Poll until job ID reaches a final state; prints its `scontrol -o show job` line.
-wait_job() {
-    local id=$1 line state deadline=$((SECONDS + JOB_TIMEOUT_S))
-    while ((SECONDS < deadline)); do
-        line=$(scontrol -o show job "${id}") || fail "scontrol lost job ${id}"
-        state=$(job_field "${line}" JobState)
-        case "${state}" in
-            PENDING | CONFIGURING | RUNNING | COMPLETING | SUSPENDED | REQUEUED | RESIZING) sleep 0.5 ;;
-            *)
-                echo "${line}"
-                return 0
-                ;;
-        esac
-    done
-    scancel "${id}" || true
-    fail "job ${id} still ${state} after ${JOB_TIMEOUT_S} s"
+    submit_job vigie.sbatch "$(job_exports "${vigie_exe}" "$@")" "job-%j"
 }
 
 t0=$(now)
-eval "$(bash "${cluster_script}" start "${cluster_dir}" | grep '^export SLURM_CONF=')"
-[[ -n ${SLURM_CONF:-} ]] || fail "slurm_cluster.sh start printed no SLURM_CONF"
+slurm_test_start_cluster
 t1=$(now)
 echo "test_slurm: cluster up in $(elapsed "${t0}" "${t1}") s"
 

@@ -17,70 +17,20 @@ set -euo pipefail
 
 readonly JOB_TIMEOUT_S=150
 
-if (($# != 2)); then
-    echo "usage: $0 VIGIE_EXE SOURCE_DIR" >&2
-    exit 2
-fi
-vigie_exe=$(realpath "$1")
-source_dir=$(realpath "$2")
+test_name=test_sweep
+# shellcheck source=tests/slurm/slurm_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/slurm_test_lib.sh"
+slurm_test_args "$@"
 collect=${source_dir}/scripts/collect_sweep
-
-fail() {
-    echo "test_sweep: FAIL: $*" >&2
-    exit 1
-}
-
-missing=()
-for bin in munged slurmctld slurmd sbatch scontrol scancel sinfo srun; do
-    command -v "${bin}" >/dev/null 2>&1 || missing+=("${bin}")
-done
-((${#missing[@]} == 0)) || fail "missing executables: ${missing[*]} (apt-get install munge slurm-wlm)"
-((EUID == 0)) || fail "must run as root to start the test cluster"
-[[ -x ${vigie_exe} ]] || fail "${vigie_exe}: not an executable file"
+slurm_test_require "munge slurm-wlm" munged slurmctld slurmd sbatch scontrol scancel sinfo srun
 [[ -x ${collect} ]] || fail "${collect}: not an executable file"
-
-work_dir=$(mktemp -d "${TMPDIR:-/tmp}/vigie-sweep-test.XXXXXX")
-cluster_dir=${work_dir}/cluster
-cluster_script=${source_dir}/scripts/slurm_cluster.sh
-jobs_submitted=()
-
-cleanup() {
-    local status=$? id f
-    if ((status != 0)); then
-        for id in "${jobs_submitted[@]}"; do
-            echo "----- scontrol show job ${id} -----" >&2
-            scontrol show job "${id}" >&2 2>&1 || true
-        done
-        for f in "${work_dir}"/job-*.out "${work_dir}"/job-*.err "${cluster_dir}/log/slurmctld.log" \
-            "${cluster_dir}/log/slurmd.log"; do
-            [[ -f ${f} ]] || continue
-            echo "----- tail of ${f} -----" >&2
-            tail -n 40 "${f}" >&2 || true
-        done
-    fi
-    bash "${cluster_script}" stop "${cluster_dir}" >/dev/null 2>&1 || true
-    if ((status == 0)); then
-        rm -rf "${work_dir}"
-    else
-        echo "test_sweep: kept ${work_dir} for inspection" >&2
-    fi
-    exit "${status}"
-}
-trap cleanup EXIT
-
-# Field NAME of one `scontrol -o show job` line (KEY=VALUE pairs).
-job_field() {
-    tr ' ' '\n' <<<"$1" | awk -F= -v key="$2" '$1 == key { print substr($0, length(key) + 2); exit }'
-}
+slurm_test_work_dir vigie-sweep-test
 
 # Submit sweep.sbatch as array ARRAY with the grid GRID into SWEEP_DIR; prints the array job id.
 submit_sweep() {
-    local array=$1 grid=$2 sweep_dir=$3 out
-    out=$(sbatch --parsable --array="${array}" --chdir="${source_dir}" --output="${work_dir}/job-%A_%a.out" \
-        --error="${work_dir}/job-%A_%a.err" \
-        --export="ALL,VIGIE_EXE=${vigie_exe},VIGIE_SWEEP_FILE=${grid},VIGIE_SWEEP_DIR=${sweep_dir}" \
-        "${source_dir}/slurm/sweep.sbatch") || fail "sbatch refused the array job"
-    echo "${out%%;*}"
+    local array=$1 grid=$2 sweep_dir=$3
+    submit_job sweep.sbatch "$(job_exports "${vigie_exe}" "VIGIE_SWEEP_FILE=${grid}" "VIGIE_SWEEP_DIR=${sweep_dir}")" \
+        "job-%A_%a" --array="${array}"
 }
 
 # Poll until every task of array job ID is in a final state and the tasks listed are exactly TASKS (space
@@ -111,8 +61,7 @@ wait_array() {
     fail "array job ${id} not finished after ${JOB_TIMEOUT_S} s"
 }
 
-eval "$(bash "${cluster_script}" start "${cluster_dir}" | grep '^export SLURM_CONF=')"
-[[ -n ${SLURM_CONF:-} ]] || fail "slurm_cluster.sh start printed no SLURM_CONF"
+slurm_test_start_cluster
 
 # Cheap backtests: baselines only, no tuning, no offsets, no per-category pass, no plots.
 grid=${work_dir}/grid.txt
