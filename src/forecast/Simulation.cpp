@@ -15,7 +15,12 @@
 #include "core/Rng.hpp"
 #include "forecast/ForecastDriver.hpp"
 #include "grid/CityGrid.hpp"
+#include "ingest/Coverage.hpp"
+#include "ingest/TimeBinning.hpp"
 #include "models/ModelRegistry.hpp"
+#include "models/agents/AgentModel.hpp"
+#include "models/short2008/Short2008Model.hpp"
+#include "scenario/ScenarioSpec.hpp"
 #include "store/FieldFile.hpp"
 
 namespace vigie::forecast {
@@ -42,7 +47,8 @@ void Simulation::declareOptions(core::OptionSet& options) {
            "draw a PNG of the final fields with scripts/plot_field.py (/usr/bin/python3, h5py, matplotlib); "
            "a failure is a warning")
       .add("simulate.start", OptionType::String, "2024-01-01",
-           "sepp: ISO date (UTC) of simulated time 0, for the events' timestamps")
+           "ISO date of simulated time 0: sepp: UTC, for the events' timestamps; short2008 and agents with "
+           "--scenario: local midnight in ingest.timezone, to place the scenario's events in model days")
       .add("simulate.bin", OptionType::String, "hour",
            "sepp: time bin of the configuration written beside the events (hour, day, week)")
       .add("simulate.background_per_day", OptionType::Double, "20",
@@ -116,6 +122,111 @@ std::string stateOfField(const std::string& field) {
 /// Collective. Whether to resume: --restart, or a scheduler's requeue (SLURM_RESTART_COUNT > 0) that finds a
 /// checkpoint. Rank 0 looks at the file system and tells the others, so that they cannot disagree.
 
+/// A scenario's event in model days (vigie simulate --scenario; docs/scenarios.md, "Crowds in the
+/// simulators").
+struct CrowdForcing {
+  std::string name;
+  double t_start = 0, t_end = 0;     ///< the event's [start, end)
+  double t_on = 0, t_off = 0;        ///< [start - pre_hours, end + post_hours)
+  double a0_factor = 1;              ///< 1 + effect (crowd / 10000)^scenario.a0_elasticity
+  std::int64_t agents = 0;           ///< round(crowd scenario.agents_per_person)
+  std::vector<std::uint8_t> inside;  ///< owned box: cells whose centre is in the area
+  std::vector<std::int64_t> cells;   ///< agents: active cells in the area, global indices ascending
+};
+
+/// Collective. The events of scenario.file as they act on model `model` over [0, t_end) days (empty without
+/// a scenario file). Day 0 is local midnight of simulate.start in ingest.timezone. Error(Usage) for a
+/// scenario with a model other than short2008 and agents, a bad option, or an A0 factor that is not positive.
+std::vector<CrowdForcing> crowdForcings(const grid::CityGrid& grid, const core::Config& config,
+                                        const std::string& model, double t_end) {
+  const auto file = config.getPath("scenario.file");
+  if (file.empty()) return {};
+  if (model != "short2008" && model != "agents")
+    throw Error(
+        ExitCode::Usage,
+        "scenario.file: vigie simulate applies a scenario to --model short2008 or agents only, not " + model,
+        true);
+  const double elasticity = config.getDouble("scenario.a0_elasticity");
+  const double per_person = config.getDouble("scenario.agents_per_person");
+  if (!(elasticity >= 0.0) || !std::isfinite(elasticity))
+    throw Error(ExitCode::Usage, "scenario.a0_elasticity must be a finite number >= 0", true);
+  if (!(per_person >= 0.0) || !std::isfinite(per_person))
+    throw Error(ExitCode::Usage, "scenario.agents_per_person must be a finite number >= 0", true);
+  const ingest::TimeZone zone(config.getString("ingest.timezone"));
+  const auto start = config.getString("simulate.start");
+  const std::int64_t utc0 = zone.toUtc(ingest::parseIsoDay(start, "simulate.start") * 86400);
+  const auto spec = scenario::ScenarioSpec::read(file, zone, grid);
+  if (!spec.weather.empty() || !spec.public_holidays.empty() || !spec.works.empty() ||
+      !spec.interventions.empty())
+    VIGIE_LOG_WARN(
+        "simulate " << model << ": " << file.string()
+                    << ": only the [event.*] sections act on the simulators; [weather], [calendar], "
+                       "works and interventions are ignored");
+  const auto days = [&](std::int64_t utc) { return static_cast<double>(utc - utc0) / 86400.0; };
+  std::vector<std::uint8_t> global_mask;
+  if (model == "agents") global_mask = grid.globalMask();
+  std::vector<CrowdForcing> out;
+  for (const auto& e : spec.events) {
+    CrowdForcing f;
+    f.name = e.name;
+    f.t_start = days(e.when.start_utc);
+    f.t_end = days(e.when.end_utc);
+    f.t_on = f.t_start - e.pre_hours / 24.0;
+    f.t_off = f.t_end + e.post_hours / 24.0;
+    f.a0_factor = 1.0 + e.effect * std::pow(e.crowd / 10000.0, elasticity);
+    f.agents = std::llround(e.crowd * per_person);
+    if (model == "short2008" && !(f.a0_factor > 0.0 && std::isfinite(f.a0_factor)))
+      throw Error(ExitCode::Usage,
+                  file.string() + ": [event." + e.name +
+                      "]: the A0 factor 1 + effect (crowd / 10000)^scenario.a0_elasticity is not positive",
+                  true);
+    f.inside = e.area.cells(grid, grid.ownedBox());
+    if (model == "agents") {
+      const int nx = grid.nx();
+      const int ny = grid.ny();
+      const auto all = e.area.cells(grid, store::Box{0, 0, nx, ny});
+      for (std::size_t c = 0; c < all.size(); ++c)
+        if (all[c] != 0 && global_mask[c] != 0) f.cells.push_back(static_cast<std::int64_t>(c));
+      if (f.cells.empty() && f.agents > 0) {
+        VIGIE_LOG_WARN("simulate agents: [event." << e.name << "] covers no active cell: it adds no agents");
+        f.agents = 0;
+      }
+    }
+    const bool acts =
+        model == "short2008" ? (f.t_off > 0.0 && f.t_on < t_end) : (f.t_start >= 0.0 && f.t_start < t_end);
+    if (!acts) {
+      VIGIE_LOG_WARN("simulate " << model << ": [event." << e.name << "] (" << e.when.start_iso << " to "
+                                 << e.when.end_iso << ") is outside the simulated days [0, " << t_end
+                                 << ") from simulate.start " << start << ": it does not act");
+    } else if (model == "short2008") {
+      VIGIE_LOG_INFO("simulate short2008: [event." << e.name << "] multiplies A0 by " << f.a0_factor
+                                                   << " inside " << e.area.text() << " over days [" << f.t_on
+                                                   << ", " << f.t_off << ")");
+    } else {
+      VIGIE_LOG_INFO("simulate agents: [event." << e.name << "] adds " << f.agents << " agents on "
+                                                << f.cells.size() << " cells of " << e.area.text()
+                                                << " at day " << f.t_start << ", removed at day " << f.t_off);
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+/// Collective. Hands the forcings to the model (short2008: A0 pulses; agents: crowds).
+void applyForcings(models::Model& model, const std::vector<CrowdForcing>& forcings) {
+  if (auto* pde = dynamic_cast<models::Short2008Model*>(&model)) {
+    std::vector<models::Short2008Model::A0Pulse> pulses;
+    for (const auto& f : forcings) pulses.push_back({f.t_on, f.t_off, f.a0_factor, f.inside});
+    pde->setA0Pulses(std::move(pulses));
+  } else if (auto* agents = dynamic_cast<models::AgentModel*>(&model)) {
+    std::vector<models::AgentModel::Crowd> crowds;
+    for (const auto& f : forcings) crowds.push_back({f.t_start, f.t_off, f.agents, f.cells});
+    agents->setCrowds(std::move(crowds));
+  } else {
+    throw Error(ExitCode::Internal, "simulate: scenario forcings for a model that takes none");
+  }
+}
+
 }  // namespace
 
 SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config& config,
@@ -135,6 +246,8 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
     throw Error(ExitCode::Usage, "simulate.members must be in 1..10000", true);
   if (checkpoint_every < 0)
     throw Error(ExitCode::Usage, "simulate.checkpoint_every must be >= 0 (0: no periodic checkpoints)", true);
+  // Read and checked before any output is created.
+  const auto forcings = crowdForcings(grid, config, name, t_end);
 
   SimulationSummary summary;
   summary.output_file = out / ("simulate_" + name + ".h5");
@@ -205,6 +318,7 @@ SimulationSummary Simulation::run(const grid::CityGrid& grid, const core::Config
     const std::uint64_t seed = provenance.seed + static_cast<std::uint64_t>(m) * 0x9E3779B97F4A7C15ULL;
     const models::ModelContext context{grid, member_config, seed};
     const auto model = models::ModelRegistry::instance().create(name, context);
+    if (!forcings.empty()) applyForcings(*model, forcings);
     const std::string prefix =
         m == 0 ? std::string() : std::string("m").append(std::to_string(m)).append(".");
     auto names = model->stateNames();

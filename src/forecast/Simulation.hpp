@@ -58,6 +58,13 @@ class Simulation {
   /// datasets are bit-identical to those of an uninterrupted run, at any rank count. A finished run removes
   /// the checkpoint. Error(InputData) for `restart` without a checkpoint; Error(Usage) for a checkpoint of
   /// another model, grid, seed, t_end, output_every or member count.
+  ///
+  /// With scenario.file (vigie simulate --scenario FILE.ini; short2008 and agents only) the scenario's
+  /// [event.*] sections act on every member: model day 0 is local midnight of simulate.start in
+  /// ingest.timezone; short2008 multiplies A0 inside the area by 1 + effect (crowd / 10000)^
+  /// scenario.a0_elasticity from start - pre_hours to end + post_hours; agents adds round(crowd
+  /// scenario.agents_per_person) agents in the area at the start and removes them at end + post_hours
+  /// (docs/scenarios.md, "Crowds in the simulators"). Events outside [0, t_end) do not act (a warning).
   static SimulationSummary run(const grid::CityGrid& grid, const core::Config& config,
                                const core::Provenance& provenance, const std::filesystem::path& out,
                                bool restart = false);

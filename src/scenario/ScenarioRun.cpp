@@ -120,6 +120,13 @@ void ScenarioRun::declareOptions(core::OptionSet& options) {
       .add("scenario.members", OptionType::Int, "64",
            "ensemble members of the baseline and the scenario, paired (member 0 = the point estimate; the "
            "others draw the fitted parameters and the assumed effect sizes)")
+      .add(
+          "scenario.a0_elasticity", OptionType::Double, "0.5",
+          "vigie simulate --model short2008 --scenario: an event multiplies A0 inside its area by 1 + effect "
+          "(crowd / 10000)^a0_elasticity from start - pre_hours to end + post_hours (an assumption)")
+      .add("scenario.agents_per_person", OptionType::Double, "1e-3",
+           "vigie simulate --model agents --scenario: an event adds round(crowd * agents_per_person) agents "
+           "spread uniformly over its area's active cells at its start, removed at end + post_hours")
       .add("scenario.groups", OptionType::Int, "1",
            "member groups: MPI_COMM_WORLD is split into this many communicators, each decomposing the grid "
            "and "

@@ -32,7 +32,9 @@ struct ScenarioResult {
 
 class ScenarioRun {
  public:
-  /// Declares scenario.file, scenario.members and scenario.groups.
+  /// Declares scenario.file, scenario.members, scenario.groups, the weekend assumption
+  /// (scenario.weekend_ratio, _sd_log, _basis) and the simulators' crowd options (scenario.a0_elasticity,
+  /// scenario.agents_per_person).
   static void declareOptions(core::OptionSet& options);
 
   /// Collective over `world`. Reads the scenario file (refused with the file, line and key of a bad value

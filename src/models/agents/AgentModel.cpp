@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -86,7 +87,8 @@ AgentModel::AgentModel(const grid::CityGrid& grid, const AgentParams& params, st
       m_grid(&grid),
       m_params(params),
       m_seed(seed),
-      m_birth_seed(mixSeed(seed ^ 0xB1B1B1B1B1B1B1B1ull)) {
+      m_birth_seed(mixSeed(seed ^ 0xB1B1B1B1B1B1B1B1ull)),
+      m_crowd_seed(mixSeed(seed ^ 0xC4C4C4C4C4C4C4C4ull)) {
   const auto& p = m_params;
   if (!(p.dt > 0.0)) throw Error(ExitCode::Usage, "short2008.dt must be positive (agents)", true);
   if (!(p.eta >= 0.0 && p.eta <= 1.0))
@@ -239,7 +241,69 @@ int AgentModel::ownerRank(int i, int j) const {
 void AgentModel::doAdvance(double t0, double t1) {
   const auto s0 = static_cast<std::int64_t>(std::floor(t0 / m_params.dt + 1e-6));
   const auto s1 = static_cast<std::int64_t>(std::floor(t1 / m_params.dt + 1e-6));
-  for (std::int64_t s = s0; s < s1; ++s) step(s);
+  for (std::int64_t s = s0; s < s1; ++s) {
+    if (!m_crowds.empty()) applyCrowds(s);
+    step(s);
+  }
+}
+
+std::uint64_t AgentModel::crowdTag(std::size_t crowd) const noexcept {
+  const int tag_bits = 64 - m_cell_bits - kCounterBits;
+  return (std::uint64_t{1} << (tag_bits - 1)) | (2 * static_cast<std::uint64_t>(crowd) + 1);
+}
+
+void AgentModel::setCrowds(std::vector<Crowd> crowds) {
+  const int tag_bits = 64 - m_cell_bits - kCounterBits;
+  if (!crowds.empty() && (tag_bits < 2 || 2 * crowds.size() + 1 >= (std::uint64_t{1} << (tag_bits - 1))))
+    throw Error(ExitCode::Usage, "agents: more crowds than the agent id layout allows on this grid", true);
+  for (const auto& c : crowds) {
+    if (c.agents < 0) throw Error(ExitCode::Usage, "agents: a crowd's agent count must be >= 0", true);
+    if (c.agents > 0 && c.cells.empty())
+      throw Error(ExitCode::Usage, "agents: a crowd with agents needs at least one active cell", true);
+  }
+  m_crowds = std::move(crowds);
+}
+
+void AgentModel::applyCrowds(std::int64_t s) {
+  const auto stepOf = [&](double t) { return static_cast<std::int64_t>(std::ceil(t / m_params.dt - 1e-6)); };
+  const auto& box = m_grid->ownedBox();
+  const auto nx = static_cast<std::int64_t>(m_grid->nx());
+  bool changed = false;
+  for (std::size_t e = 0; e < m_crowds.size(); ++e) {
+    const auto& c = m_crowds[e];
+    const auto arrive = stepOf(c.t_arrive);
+    if (stepOf(c.t_leave) != s || arrive < 0 || c.agents == 0) continue;
+    // The crowd's agents carry its tag in their id's top bits, wherever they walked to.
+    const auto tag = crowdTag(e);
+    const int shift = m_cell_bits + kCounterBits;
+    std::erase_if(m_agents, [&](const Agent& a) { return (a.id >> shift) == tag; });
+    changed = true;
+  }
+  for (std::size_t e = 0; e < m_crowds.size(); ++e) {
+    const auto& c = m_crowds[e];
+    if (stepOf(c.t_arrive) != s || c.agents == 0 || !(stepOf(c.t_leave) > s)) continue;
+    // Every rank draws every agent's cell in agent order, so the per-cell counter k (the id's low bits)
+    // does not depend on the decomposition; a rank keeps the agents of the cells it owns.
+    std::map<std::int64_t, std::uint64_t> made;
+    const auto n_cells = static_cast<double>(c.cells.size());
+    for (std::int64_t a = 0; a < c.agents; ++a) {
+      core::RandomStream rng(m_crowd_seed, static_cast<std::uint64_t>(a), static_cast<std::uint32_t>(e));
+      const auto pick = std::min(static_cast<std::size_t>(rng.uniform() * n_cells), c.cells.size() - 1);
+      const auto cell = c.cells[pick];
+      const auto k = made[cell]++;
+      if (k >= (std::uint64_t{1} << kCounterBits))
+        throw Error(ExitCode::Usage,
+                    "agents: a crowd puts more than 4095 agents on one cell (cell " + std::to_string(cell) +
+                        "); lower scenario.agents_per_person",
+                    true);
+      const auto i = static_cast<int>(cell % nx);
+      const auto j = static_cast<int>(cell / nx);
+      if (i >= box.i0 && i < box.i0 + box.ni && j >= box.j0 && j < box.j0 + box.nj)
+        m_agents.push_back(Agent{makeId(crowdTag(e), cell, k), i, j});
+    }
+    changed = true;
+  }
+  if (changed) m_counts_valid = false;
 }
 
 void AgentModel::step(std::int64_t s) {
@@ -250,7 +314,7 @@ void AgentModel::step(std::int64_t s) {
   const bool periodic = m_grid->spec().boundary == grid::Boundary::Periodic;
   const auto step32 = static_cast<std::uint32_t>(s);
   const auto birth_tag = static_cast<std::uint64_t>(2 * s + 2);
-  if (birth_tag >= (std::uint64_t{1} << (64 - m_cell_bits - kCounterBits)))
+  if (birth_tag >= (std::uint64_t{1} << (64 - m_cell_bits - kCounterBits - (m_crowds.empty() ? 0 : 1))))
     throw Error(ExitCode::Usage, "agents: the run has more steps than the agent id layout allows", true);
 
   m_b->updateGhosts();

@@ -21,6 +21,13 @@
 /// (seed, cell, step) with core::RandomStream, newborn ids are a function of (step, cell, k), and event
 /// counts are integers, so the agent list (ids and cells), E and B are bit-identical at any rank count and
 /// any number of OpenMP threads (the per-agent loop is OpenMP-parallel).
+///
+/// Crowds (a scenario's events, vigie simulate --scenario; setCrowds): crowd e adds `agents` agents at the
+/// start of the first step s with s dt >= t_arrive, agent a on cells[floor(u cells.size())] with u uniform
+/// from the stream (seed', a, e), and removes those of them still present (not yet offended) at the start of
+/// the first step with s dt >= t_leave; in between they follow the model's rules. Their ids carry the crowd
+/// tag 2^(T-1) + 2 e + 1 (T: the id's tag bits, above every birth tag the run reaches) and the per-cell
+/// counter k in agent order, so they are unique and the same at any rank count.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -75,6 +82,14 @@ struct AgentCounts {
 /// The agent model (registered as "agents").
 class AgentModel final : public Model {
  public:
+  /// A crowd of extra agents (see the top of this file); times in model days.
+  struct Crowd {
+    double t_arrive = 0.0;
+    double t_leave = 0.0;
+    std::int64_t agents = 0;
+    std::vector<std::int64_t> cells;  ///< global indices of active cells, the same on every rank
+  };
+
   /// Declares the agents.* options (the physical parameters are the short2008.* options).
   static void declareOptions(core::OptionSet& options);
   /// Not collective. Reads short2008.{eta,theta,gamma,omega,a0,dt} and agents.*; throws Error(Usage).
@@ -113,6 +128,10 @@ class AgentModel final : public Model {
   /// setState), and its birth cell.
   [[nodiscard]] std::int64_t birthStep(std::uint64_t id) const noexcept;
   [[nodiscard]] std::int64_t birthCell(std::uint64_t id) const noexcept;
+  /// Not collective (the same crowds on every rank). Replaces the crowds; each acts only if its arrival step
+  /// is at or after the current step (a crowd that should have arrived before time() never arrives).
+  /// Error(Usage) for a negative agent count, agents without cells, or more crowds than the id layout holds.
+  void setCrowds(std::vector<Crowd> crowds);
 
  private:
   void doAdvance(double t0, double t1) override;
@@ -121,6 +140,9 @@ class AgentModel final : public Model {
 
   /// Collective. One step with index s.
   void step(std::int64_t s);
+  /// Not collective. Removes the crowds that leave at step s, then adds those that arrive at step s.
+  void applyCrowds(std::int64_t s);
+  [[nodiscard]] std::uint64_t crowdTag(std::size_t crowd) const noexcept;
   /// Collective. Sends the agents in m_send[k] to neighbour k and appends what arrives to m_agents.
   void exchange();
   /// Not collective. Replaces the local agents by counts[c] agents in each owned cell c, ids tagged `tag`.
@@ -133,7 +155,9 @@ class AgentModel final : public Model {
   AgentParams m_params;
   std::uint64_t m_seed;        ///< agent draws
   std::uint64_t m_birth_seed;  ///< birth draws, keyed by cell
-  int m_cell_bits = 1;         ///< id layout: tag | cell | k
+  std::uint64_t m_crowd_seed;  ///< crowd placement draws, keyed by (agent index, crowd)
+  std::vector<Crowd> m_crowds;
+  int m_cell_bits = 1;  ///< id layout: tag | cell | k
   std::unique_ptr<grid::Field> m_b;
   std::vector<std::uint8_t> m_active_ghosted;  ///< mask on the ghosted box (0 outside a zero-flux grid)
   int m_gi0 = 0, m_gj0 = 0, m_gni = 0;         ///< ghosted box origin and width

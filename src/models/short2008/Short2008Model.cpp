@@ -186,30 +186,6 @@ void Short2008Model::buildStaticFields(const ModelContext& context) {
         a0[k] = mask[k] != 0 ? scale * x[static_cast<std::size_t>(g.globalIndex(i, j))] : 0.0;
   }
 
-  // Ghosted copies through the grid's own DMDA (same ghosted box); ghosts outside a non-periodic grid are
-  // never written by the scatter and stay 0, i.e. inactive.
-  const auto ghosted = [&](const std::vector<double>& owned) {
-    Vec gv = nullptr;
-    Vec lv = nullptr;
-    VIGIE_CHECK_PETSC(DMCreateGlobalVector(g.dm(), &gv));
-    VIGIE_CHECK_PETSC(DMCreateLocalVector(g.dm(), &lv));
-    VIGIE_CHECK_PETSC(VecSet(lv, 0.0));
-    PetscScalar* p = nullptr;
-    VIGIE_CHECK_PETSC(VecGetArray(gv, &p));
-    std::copy(owned.begin(), owned.end(), p);
-    VIGIE_CHECK_PETSC(VecRestoreArray(gv, &p));
-    VIGIE_CHECK_PETSC(DMGlobalToLocalBegin(g.dm(), gv, INSERT_VALUES, lv));
-    VIGIE_CHECK_PETSC(DMGlobalToLocalEnd(g.dm(), gv, INSERT_VALUES, lv));
-    PetscInt n = 0;
-    VIGIE_CHECK_PETSC(VecGetLocalSize(lv, &n));
-    const PetscScalar* q = nullptr;
-    VIGIE_CHECK_PETSC(VecGetArrayRead(lv, &q));
-    std::vector<double> out(q, q + n);
-    VIGIE_CHECK_PETSC(VecRestoreArrayRead(lv, &q));
-    VecDestroy(&lv);
-    VecDestroy(&gv);
-    return out;
-  };
   const auto expected = static_cast<std::size_t>(m_layout.gni) * static_cast<std::size_t>(m_layout.gnj);
   m_a0_ghost = ghosted(a0);
   std::vector<double> active(mask.begin(), mask.end());
@@ -218,6 +194,69 @@ void Short2008Model::buildStaticFields(const ModelContext& context) {
     throw Error(ExitCode::Internal, "short2008: the grid's ghosted box differs from the model's");
   m_active_ghost.resize(expected);
   for (std::size_t k = 0; k < expected; ++k) m_active_ghost[k] = active_ghost[k] != 0.0 ? 1 : 0;
+  m_a0_base = a0;
+}
+
+std::vector<double> Short2008Model::ghosted(const std::vector<double>& owned) const {
+  // Through the grid's own DMDA (same ghosted box); ghosts outside a non-periodic grid are never written by
+  // the scatter and stay 0, i.e. inactive.
+  const auto& g = *m_grid;
+  Vec gv = nullptr;
+  Vec lv = nullptr;
+  VIGIE_CHECK_PETSC(DMCreateGlobalVector(g.dm(), &gv));
+  VIGIE_CHECK_PETSC(DMCreateLocalVector(g.dm(), &lv));
+  VIGIE_CHECK_PETSC(VecSet(lv, 0.0));
+  PetscScalar* p = nullptr;
+  VIGIE_CHECK_PETSC(VecGetArray(gv, &p));
+  std::copy(owned.begin(), owned.end(), p);
+  VIGIE_CHECK_PETSC(VecRestoreArray(gv, &p));
+  VIGIE_CHECK_PETSC(DMGlobalToLocalBegin(g.dm(), gv, INSERT_VALUES, lv));
+  VIGIE_CHECK_PETSC(DMGlobalToLocalEnd(g.dm(), gv, INSERT_VALUES, lv));
+  PetscInt n = 0;
+  VIGIE_CHECK_PETSC(VecGetLocalSize(lv, &n));
+  const PetscScalar* q = nullptr;
+  VIGIE_CHECK_PETSC(VecGetArrayRead(lv, &q));
+  std::vector<double> out(q, q + n);
+  VIGIE_CHECK_PETSC(VecRestoreArrayRead(lv, &q));
+  VecDestroy(&lv);
+  VecDestroy(&gv);
+  return out;
+}
+
+void Short2008Model::setA0Pulses(std::vector<A0Pulse> pulses) {
+  const auto cells = ownedCount(*m_grid);
+  for (const auto& p : pulses) {
+    if (p.inside.size() != cells)
+      throw Error(ExitCode::Internal, "short2008: an A0 pulse's cells do not match the owned box");
+    if (!(p.factor > 0.0) || !std::isfinite(p.factor))
+      throw Error(ExitCode::Usage, "short2008: an A0 pulse's factor must be positive and finite", true);
+    if (!(p.t_off >= p.t_on))
+      throw Error(ExitCode::Usage, "short2008: an A0 pulse ends before it starts", true);
+  }
+  m_pulses = std::move(pulses);
+  if (m_pulses.empty()) {
+    m_pulse_on.clear();
+    m_a0_ghost = ghosted(m_a0_base);
+    return;
+  }
+  m_pulse_on.assign(m_pulses.size(), 2);  // matches no on-set: applyPulses rebuilds A0
+  applyPulses(time());
+}
+
+void Short2008Model::applyPulses(double t) {
+  std::vector<std::uint8_t> on(m_pulses.size(), 0);
+  for (std::size_t p = 0; p < m_pulses.size(); ++p)
+    on[p] = m_pulses[p].t_on <= t && t < m_pulses[p].t_off ? 1 : 0;
+  if (on == m_pulse_on) return;
+  m_pulse_on = on;
+  auto a0 = m_a0_base;
+  // Fixed pulse order: the product is the same on every rank.
+  for (std::size_t p = 0; p < m_pulses.size(); ++p) {
+    if (on[p] == 0) continue;
+    for (std::size_t k = 0; k < a0.size(); ++k)
+      if (m_pulses[p].inside[k] != 0) a0[k] *= m_pulses[p].factor;
+  }
+  m_a0_ghost = ghosted(a0);
 }
 
 std::vector<double> Short2008Model::staticAttractiveness() const {
@@ -423,6 +462,27 @@ PetscErrorCode Short2008Model::jacobianDiagonal(Mat a, Vec d) {
 }
 
 void Short2008Model::doAdvance(double t0, double t1) {
+  if (m_pulses.empty()) {
+    advanceTs(t0, t1);
+    return;
+  }
+  // Pieces between the pulses' edges: A0 is constant over each, and no TS step straddles an edge. An edge
+  // within 1e-9 days of t0 or t1 does not make a piece of its own.
+  std::vector<double> cuts{t0};
+  for (const auto& p : m_pulses)
+    for (const double e : {p.t_on, p.t_off})
+      if (e > t0 + 1e-9 && e < t1 - 1e-9) cuts.push_back(e);
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  cuts.push_back(t1);
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    applyPulses(cuts[k]);
+    advanceTs(cuts[k], cuts[k + 1]);
+  }
+  applyPulses(t1);
+}
+
+void Short2008Model::advanceTs(double t0, double t1) {
   const double span = t1 - t0;
   if (!(span > 0.0)) return;
   const auto steps = std::max(1.0, std::ceil(span / m_step - 1e-9));

@@ -31,6 +31,11 @@
 ///
 /// Events: observe() adds theta E to B in each cell (E: events observed there), as the agent model does.
 /// Intensity: expected offences per cell per day, n A (each agent offends at rate A in the continuum limit).
+///
+/// A0 pulses (a scenario's crowds, vigie simulate --scenario): during [t_on, t_off) the A0 of the cells a
+/// pulse covers is multiplied by its factor (overlapping pulses multiply). A0 is piecewise constant in time:
+/// advance() splits its interval at the pulses' edges and runs the TS over each piece with that piece's A0,
+/// so no step straddles an edge; A = A0 + B in the outputs uses the A0 in force at time().
 #include <petscdmda.h>
 #include <petscts.h>
 
@@ -48,6 +53,14 @@ namespace vigie::models {
 
 class Short2008Model final : public Model {
  public:
+  /// A multiplicative pulse on A0 over [t_on, t_off) (model days) in the owned cells flagged in `inside`.
+  struct A0Pulse {
+    double t_on = 0.0;
+    double t_off = 0.0;
+    double factor = 1.0;
+    std::vector<std::uint8_t> inside;  ///< owned-box order
+  };
+
   /// Declares the short2008.* options.
   static void declareOptions(core::OptionSet& options);
   /// Collective. Reads short2008.*, builds the two-component DMDA on the grid's decomposition, the A0 field
@@ -76,8 +89,12 @@ class Short2008Model final : public Model {
   [[nodiscard]] double stepSize() const noexcept { return m_step; }
   /// The TS (options prefix short2008_), e.g. to read its type.
   [[nodiscard]] TS ts() const noexcept { return m_ts; }
-  /// Not collective. Owned static attractiveness A0.
+  /// Not collective. Owned static attractiveness A0 in force at time() (pulses included).
   [[nodiscard]] std::vector<double> staticAttractiveness() const;
+  /// Collective. Replaces the A0 pulses (the same times and factors on every rank) and applies those active
+  /// at time(). Error(Internal) for an `inside` that does not match the owned box; Error(Usage) for a factor
+  /// that is not positive and finite or t_off < t_on.
+  void setA0Pulses(std::vector<A0Pulse> pulses);
 
   /// Collective. The whole right-hand side K u + G(u) at the current state, owned values (dB/dt, dn/dt).
   void evaluateRhs(std::span<double> dbdt, std::span<double> dndt) const;
@@ -90,6 +107,13 @@ class Short2008Model final : public Model {
   [[nodiscard]] const grid::CityGrid& grid() const override { return *m_grid; }
 
   void buildStaticFields(const ModelContext& context);
+  /// Collective. The ghosted copy (the model's ghosted box) of an owned-box field of the grid.
+  [[nodiscard]] std::vector<double> ghosted(const std::vector<double>& owned) const;
+  /// Collective. Sets A0 to the base A0 times the factors of the pulses active at t (t_on <= t < t_off);
+  /// does nothing when that set of pulses is already applied.
+  void applyPulses(double t);
+  /// Collective. Runs the TS from t0 to t1 with the current A0.
+  void advanceTs(double t0, double t1);
   void buildSolver();
   void setInitialState(const ModelContext& context);
 
@@ -116,7 +140,10 @@ class Short2008Model final : public Model {
   mutable Vec m_work = nullptr;   ///< owned work vector
   Mat m_jac = nullptr;
   TS m_ts = nullptr;
-  std::vector<double> m_a0_ghost;            ///< A0 on the ghosted box (0 outside the grid and the mask)
+  std::vector<double> m_a0_ghost;  ///< A0 on the ghosted box (0 outside the grid and the mask)
+  std::vector<double> m_a0_base;   ///< owned A0 without pulses
+  std::vector<A0Pulse> m_pulses;
+  std::vector<std::uint8_t> m_pulse_on;      ///< which pulses m_a0_ghost includes
   std::vector<std::uint8_t> m_active_ghost;  ///< 1 = active cell, on the ghosted box
   std::vector<std::int64_t> m_global_index;  ///< owned cells' global indices, owned-box order
 };
