@@ -255,7 +255,9 @@ std::shared_ptr<const models::FutureCovariateSource> Predictor::makeFuture(
   return std::make_shared<FutureSource>(conditions, m_zone, m_series.bin, m_origin_utc);
 }
 
-void Predictor::setFuture(const FutureConditions& conditions) { setFuture(makeFuture(conditions)); }
+void Predictor::setFuture(const FutureConditions& conditions) {
+  setFuture(makeFuture(conditions));
+}
 
 void Predictor::setFuture(const std::shared_ptr<const models::FutureCovariateSource>& future) {
   for (auto& comp : m_comps) comp.model->setFuture(future);

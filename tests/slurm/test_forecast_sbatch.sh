@@ -35,8 +35,8 @@ slurm_test_start_cluster
 
 # 1. Interrupted after a checkpoint, requeued, resumed with --restart: a stand-in for vigie, so that the script's
 #    logic is tested whatever the time vigie forecast takes. Each rank appends its arguments to args.<rank>.
-stub=${work_dir}/vigie-stub
-cat >"${stub}" <<'STUB'
+stand_in=${work_dir}/vigie-stand-in
+cat >"${stand_in}" <<'STAND_IN'
 #!/usr/bin/env bash
 out=""
 restart=0
@@ -51,7 +51,7 @@ mkdir -p "${out}/forecast"
 echo "$*" >>"${out}/args.${rank}"
 if ((restart)); then
     if ((rank == 0)); then
-        echo '{"schema_version": 1, "stub": true}' >"${out}/forecast/forecast.json"
+        echo '{"schema_version": 1, "stand_in": true}' >"${out}/forecast/forecast.json"
         : >"${out}/forecast/forecast.h5"
     fi
     exit 0
@@ -59,13 +59,13 @@ fi
 trap 'exit 8' TERM
 : >"${out}/started.${rank}"
 while true; do sleep 0.2; done
-STUB
-chmod +x "${stub}"
-stub_out=${work_dir}/stub-out
-job=$(submit "${stub}" "VIGIE_ARGS=--output.dir=${stub_out}")
+STAND_IN
+chmod +x "${stand_in}"
+stand_in_out=${work_dir}/stand-in-out
+job=$(submit "${stand_in}" "VIGIE_ARGS=--output.dir=${stand_in_out}")
 jobs_submitted+=("${job}")
 deadline=$((SECONDS + JOB_TIMEOUT_S))
-until [[ -f ${stub_out}/started.0 && -f ${stub_out}/started.1 ]]; do
+until [[ -f ${stand_in_out}/started.0 && -f ${stand_in_out}/started.1 ]]; do
     ((SECONDS < deadline)) || fail "stand-in job ${job}: its ranks did not start within ${JOB_TIMEOUT_S} s"
     sleep 0.3
 done
@@ -80,7 +80,7 @@ restarts=$(job_field "${line}" Restarts)
 grep -q "requeueing job ${job}" "${work_dir}/job-${job}.err" ||
     fail "stand-in job ${job}: the script did not say it requeued the job"
 for rank in 0 1; do
-    args_file=${stub_out}/args.${rank}
+    args_file=${stand_in_out}/args.${rank}
     [[ -f ${args_file} ]] || fail "stand-in job ${job}: rank ${rank} never ran"
     mapfile -t runs <"${args_file}"
     ((${#runs[@]} == 2)) || fail "rank ${rank} ran ${#runs[@]} time(s), expected 2: $(cat "${args_file}")"

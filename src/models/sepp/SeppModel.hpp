@@ -59,7 +59,7 @@ class SeppModel final : public Model {
   /// store's bins, then the future source's pieces) with its coefficient: (name, beta, z). For reports of
   /// what a scenario's weather or calendar changes.
   [[nodiscard]] std::vector<std::tuple<std::string, double, double>> temporalCovariates(double from,
-                                                                                          double to) const;
+                                                                                        double to) const;
 
   [[nodiscard]] bool isFitted() const override { return true; }
   [[nodiscard]] std::vector<double> fittedParameters() const override;
