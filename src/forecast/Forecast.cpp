@@ -538,7 +538,7 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
                               (m == "expected" ? "expected events per cell" : "P(at least one event)") +
                               " from " + ingest::isoLocal(zone, start_utc),
                           kNoData);
-      files.push_back("forecast/" + name);
+      files.push_back(name);
     }
 
     // The JSON of the horizon: predictive totals, peak step, hotspots, areas.
@@ -679,14 +679,14 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   if (n_areas == 0) doc["areas"] = nullptr;
   h5.setAttribute("horizons", horizon_list);
   h5.commit();
-  files.insert(files.begin(), {"forecast/forecast.h5", "forecast/forecast.h5.xmf"});
+  files.insert(files.begin(), {"forecast.h5", "forecast.h5.xmf"});
 
   // forecast.json and the planners' products (rank 0), then the checkpoint is no longer needed.
   finite(doc);
-  files.insert(files.end(), {"forecast/forecast.json"});
+  files.insert(files.end(), {"forecast.json"});
   if (rank == 0) {
-    for (const auto& f : forecastProductNames(doc)) files.push_back("forecast/" + f);
-    doc["outputs"] = files;
+    for (const auto& f : forecastProductNames(doc)) files.push_back(f);
+    doc["outputs"] = files;  // names in the forecast folder
     writeForecastProducts(doc, dir);
     const auto tmp = dir / "forecast.json.tmp";
     {
@@ -711,7 +711,7 @@ ForecastResult Forecast::run(const grid::CityGrid& grid, const core::Config& con
   }
   VIGIE_CHECK_MPI(MPI_Barrier(comm));
   result.doc = doc;
-  result.outputs = files;
+  for (const auto& f : files) result.outputs.push_back("forecast/" + f);
   return result;
 }
 

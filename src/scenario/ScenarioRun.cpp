@@ -722,10 +722,10 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
       h5.setAttribute("step_starts", starts);
       h5.commit();
     }
-    std::vector<std::string> files{"scenario/delta.h5", "scenario/delta.h5.xmf", "scenario/scenario.json"};
+    std::vector<std::string> files{"delta.h5", "delta.h5.xmf", "scenario.json"};
     if (rank == 0) {
       forecast::finite(doc);
-      for (const auto& f : writeScenarioReport(doc, dir)) files.push_back("scenario/" + f);
+      for (const auto& f : writeScenarioReport(doc, dir)) files.push_back(f);
       doc["outputs"] = files;
       const auto tmp = dir / "scenario.json.tmp";
       {
@@ -741,7 +741,7 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
     text.resize(static_cast<std::size_t>(n));
     VIGIE_CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, world));
     result.doc = nlohmann::json::parse(text);
-    result.outputs = result.doc["outputs"].get<std::vector<std::string>>();
+    for (const auto& f : result.doc["outputs"]) result.outputs.push_back("scenario/" + f.get<std::string>());
   }
   VIGIE_CHECK_MPI(MPI_Comm_free(&group));
   return result;
