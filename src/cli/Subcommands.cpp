@@ -18,6 +18,7 @@
 #include "core/Timer.hpp"
 #include "forecast/Forecast.hpp"
 #include "forecast/ForecastDriver.hpp"
+#include "forecast/Predictor.hpp"
 #include "forecast/Simulation.hpp"
 #include "grid/CityGrid.hpp"
 #include "ingest/IngestPipeline.hpp"
@@ -577,17 +578,11 @@ int cmdRun(const core::Environment& env, const CommandLine& cl) {
       if (std::find(enabled.begin(), enabled.end(), "sepp") != enabled.end()) {
         // The fit reported in params.json uses the sepp hyper-parameters the backtest tuned, as the forecast
         // does.
-        std::vector<std::pair<std::string, std::string>> overrides;
-        if (session.config().getBool("forecast.use_tuned")) {
-          std::ifstream is(session.out().file("backtest.json"));
-          const auto doc = nlohmann::json::parse(is, nullptr, false);
-          if (!doc.is_discarded() && doc.contains("tuned_parameters") &&
-              doc["tuned_parameters"].contains("sepp")) {
-            for (const auto& [key, value] : doc["tuned_parameters"]["sepp"].items())
-              overrides.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
-          }
-        }
-        const auto tuned = session.config().withOverrides(overrides);
+        const auto tuned = session.config().withOverrides(
+            session.config().getBool("forecast.use_tuned")
+                ? forecast::tunedOverrides(
+                      forecast::readBacktest(env.comm(), session.out().file("backtest.json")), "sepp")
+                : std::vector<std::pair<std::string, std::string>>{});
         fitBody(env, session, outputs, extra, &tuned);
       }
       forecastBody(env, session, cl, outputs, extra);

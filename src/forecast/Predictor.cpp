@@ -82,7 +82,8 @@ class FutureSource final : public models::FutureCovariateSource {
   mutable std::map<std::pair<std::int64_t, std::int64_t>, std::map<std::string, double>> m_cache;
 };
 
-/// Collective. <out>/backtest.json on every rank, or null.
+}  // namespace
+
 nlohmann::json readBacktest(MPI_Comm comm, const std::filesystem::path& path) {
   int rank = 0;
   VIGIE_CHECK_MPI(MPI_Comm_rank(comm, &rank));
@@ -102,12 +103,24 @@ nlohmann::json readBacktest(MPI_Comm comm, const std::filesystem::path& path) {
   return doc;
 }
 
-std::string storeZone(MPI_Comm comm, const std::filesystem::path& obs) {
+std::vector<std::pair<std::string, std::string>> tunedOverrides(const nlohmann::json& backtest,
+                                                                const std::string& model) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (backtest.is_null() || !backtest.contains("tuned_parameters") ||
+      !backtest["tuned_parameters"].contains(model))
+    return out;
+  for (const auto& [key, value] : backtest["tuned_parameters"][model].items())
+    out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  return out;
+}
+
+std::string storeTimeZone(MPI_Comm comm, const std::filesystem::path& obs) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(obs, ec))
+    throw Error(ExitCode::InputData, obs.string() + ": no observation store (run vigie ingest first)", true);
   const auto file = store::FieldFile::open(comm, obs);
   return file.stringAttribute("timezone");
 }
-
-}  // namespace
 
 Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
                      const core::Provenance& provenance, const std::filesystem::path& out)
@@ -115,7 +128,7 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
       m_seed(provenance.seed),
       m_series(verify::ObservedSeries::read(grid.comm(), out / "obs.h5",
                                             verify::BacktestSettings::fromConfig(config, "").categories)),
-      m_zone(storeZone(grid.comm(), out / "obs.h5")),
+      m_zone(storeTimeZone(grid.comm(), out / "obs.h5")),
       m_hour_profile(24, 0.0) {
   const MPI_Comm comm = grid.comm();
   const auto& series = m_series;
@@ -196,14 +209,9 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
   }
   const bool use_tuned = config.getBool("forecast.use_tuned");
   for (auto& c : m_comps) {
-    std::vector<std::pair<std::string, std::string>> overrides;
-    if (use_tuned && !bt.is_null() && bt.contains("tuned_parameters") &&
-        bt["tuned_parameters"].contains(c.name)) {
-      for (const auto& [key, value] : bt["tuned_parameters"][c.name].items()) {
-        overrides.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
-        m_tuned[c.name][key] = overrides.back().second;
-      }
-    }
+    const auto overrides =
+        use_tuned ? tunedOverrides(bt, c.name) : std::vector<std::pair<std::string, std::string>>{};
+    for (const auto& [key, value] : overrides) m_tuned[c.name][key] = value;
     c.config = std::make_unique<core::Config>(overrides.empty() ? config : config.withOverrides(overrides));
     const models::ModelContext context{grid, *c.config, provenance.seed};
     c.model = models::ModelRegistry::instance().create(c.name, context);

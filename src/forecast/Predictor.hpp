@@ -3,11 +3,14 @@
 /// the blend of the backtest's stacking), its components built with their tuned hyper-parameters, the store
 /// replayed into them up to the forecast start and the fitted ones fitted. `vigie forecast` and
 /// `vigie scenario` compute every ensemble member's expected counts through it.
+#include <mpi.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +30,16 @@ class CityGrid;
 namespace vigie::forecast {
 
 class FutureConditions;
+
+/// Collective. <out>/backtest.json read by rank 0 and shared, or null when it does not exist;
+/// Error(InputData) naming the file when it is not JSON.
+nlohmann::json readBacktest(MPI_Comm comm, const std::filesystem::path& path);
+/// Not collective. The hyper-parameters the backtest tuned for `model` (backtest.json tuned_parameters) as
+/// config overrides; empty when the document is null or has none for it.
+std::vector<std::pair<std::string, std::string>> tunedOverrides(const nlohmann::json& backtest,
+                                                                const std::string& model);
+/// Collective. The time zone of an observation store; Error(InputData) naming it when it does not exist.
+std::string storeTimeZone(MPI_Comm comm, const std::filesystem::path& obs);
 
 /// A component of the published model: a model with its (tuned) configuration and its blend weight.
 struct Component {

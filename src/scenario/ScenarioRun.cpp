@@ -67,14 +67,6 @@ double effectOf(const Source& src, std::size_t s, int m, std::uint64_t seed) {
   return src.effect + src.effect_sd * rng.normal();
 }
 
-std::string storeZone(MPI_Comm comm, const std::filesystem::path& obs) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(obs, ec))
-    throw Error(ExitCode::InputData, obs.string() + ": no observation store (run vigie ingest first)", true);
-  const auto file = store::FieldFile::open(comm, obs);
-  return file.stringAttribute("timezone");
-}
-
 /// What one member contributes: whole-grid window totals and city totals per step (group root only).
 struct MemberData {
   std::vector<double> base_total;
@@ -166,7 +158,7 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
                 true);
   const auto lang = config.getString("output.lang");
   if (lang != "en" && lang != "fr") throw Error(ExitCode::Usage, "output.lang must be en or fr", true);
-  const ingest::TimeZone zone(storeZone(world, out / "obs.h5"));
+  const ingest::TimeZone zone(forecast::storeTimeZone(world, out / "obs.h5"));
 
   // The world grid (for the outputs) and the scenario file, checked before any model work.
   grid::CityGrid world_grid(world, spec);
@@ -421,12 +413,16 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
         forecast::publishedCells(world_grid, global_mask, predictor.observedTotal(),
                                  config.getInt("privacy.min_count"), config.getDouble("privacy.radius_m"));
     std::vector<std::uint8_t> influence(plane, 0);
+    std::vector<std::int64_t> source_cells(sources.size(), 0);
     {
       // Sources' cells on the whole grid (every rank: a source's cells do not depend on the box).
       const store::Box whole{0, 0, spec.nx, spec.ny};
-      for (const auto& s : sources) {
-        const auto cells = s.area->cells(world_grid, whole);
-        for (std::size_t c = 0; c < plane; ++c) influence[c] = influence[c] != 0 || cells[c] != 0 ? 1 : 0;
+      for (std::size_t q = 0; q < sources.size(); ++q) {
+        const auto cells = sources[q].area->cells(world_grid, whole);
+        for (std::size_t c = 0; c < plane; ++c) {
+          influence[c] = influence[c] != 0 || cells[c] != 0 ? 1 : 0;
+          source_cells[q] += cells[c];
+        }
       }
     }
     const auto areas = forecast::readAreas(world_grid, config);
@@ -477,9 +473,9 @@ ScenarioResult ScenarioRun::run(MPI_Comm world, const grid::GridSpec& spec,
                            {"scenario", conditionsJson(scen_conditions)}};
       doc["covariate_changes"] = covariate_changes;
       doc["sources"] = nlohmann::json::array();
-      for (const auto& s : sources) {
-        std::int64_t cells = 0;
-        for (const auto& c : s.area->cells(world_grid, store::Box{0, 0, spec.nx, spec.ny})) cells += c;
+      for (std::size_t q = 0; q < sources.size(); ++q) {
+        const auto& s = sources[q];
+        const auto cells = source_cells[q];
         doc["sources"].push_back({{"type", s.type},
                                   {"name", s.name},
                                   {"kind", s.event ? nlohmann::json(s.kind) : nlohmann::json()},
