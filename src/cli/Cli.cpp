@@ -20,6 +20,7 @@
 #include "verify/ExternalScore.hpp"
 #include "verify/OffsetBand.hpp"
 #include "vigie/GitHash.hpp"
+#include "watch/Watch.hpp"
 
 namespace vigie::cli {
 
@@ -59,6 +60,11 @@ Subcommands:
                  paired ensembles over the scenario's window, split over scenario.groups member groups; write
                  <output.dir>/scenario/ (delta.h5 + .xmf with 10/50/90% delta maps, scenario.json,
                  scenario.md, map_scenario.png)
+  watch          --stream PATH|-: append new event rows from stdin, a FIFO or a growing file to the store
+                 (journaled, idempotent); once per cycle of data time (watch.cycle_bins bins) assimilate the
+                 counts (LETKF), scan for clusters the forecast did not expect and refresh the forecast; write
+                 <output.dir>/alerts.jsonl, alerts.geojson and watch/ (forecast.h5, cycles.jsonl, watch.json);
+                 resumes from watch/state.h5 when started again; SIGTERM stops after the cycle, exit 8
   check-config   parse and validate the configuration and the grid; print the effective configuration
   audit verify   check the hash chain of an audit.jsonl file (exit 6 if it was edited, reordered or cut)
 
@@ -89,6 +95,7 @@ core::OptionSet buildOptionSet() {
   forecast::ForecastDriver::declareOptions(options);
   forecast::Forecast::declareOptions(options);
   scenario::ScenarioRun::declareOptions(options);
+  watch::Watch::declareOptions(options);
   ingest::IngestPipeline::declareOptions(options);
   models::ModelRegistry::instance().declareOptions(options);
   verify::Backtest::declareOptions(options);
@@ -116,6 +123,8 @@ CommandLine splitCommandLine(int argc, const char* const* argv) {
       // `vigie simulate --model NAME` likewise.
       if (key == "model") key = "simulate.model";
       if (key == "scenario") key = "scenario.file";
+      // `vigie watch --stream PATH|-`.
+      if (key == "stream") key = "watch.stream";
       if (key == "help" || key == "help-config" || key == "version" || key == "append" || key == "restart" ||
           key == "quiet" || key == "json-log") {
         if (eq != std::string::npos)

@@ -33,6 +33,7 @@
 #include "verify/Backtest.hpp"
 #include "verify/ExternalScore.hpp"
 #include "verify/OffsetBand.hpp"
+#include "watch/Watch.hpp"
 
 namespace vigie::cli {
 
@@ -561,6 +562,50 @@ int cmdScenario(const core::Environment& env, const CommandLine& cl) {
   });
 }
 
+int cmdWatch(const core::Environment& env, const CommandLine& cl) {
+  Session session(env, cl, "watch");
+  return audited(session, [&](std::vector<std::string>& outputs, nlohmann::json& extra) {
+    const auto& config = session.config();
+    if (config.getString("watch.stream").empty())
+      throw Error(ExitCode::Usage, "vigie watch needs --stream PATH or --stream - (option watch.stream)",
+                  true);
+    const auto spec = grid::CityGrid::specFromConfig(config);
+    ingestIfNeeded(env, session, spec, outputs, extra);
+    grid::CityGrid grid(env.comm(), spec);
+    {
+      const auto file = store::FieldFile::open(env.comm(), session.out().file("obs.h5"));
+      grid.setMask(file.read2d<std::uint8_t>("/mask", store::Box{0, 0, spec.nx, spec.ny}));
+    }
+    const auto r = watch::Watch::run(grid, config, session.provenance(), session.out().path());
+    outputs.insert(outputs.end(), r.outputs.begin(), r.outputs.end());
+    for (const auto* key :
+         {"cycles_done", "cycles_this_run", "events_appended", "rows_rejected", "alerts_new", "alerts_total"})
+      extra[key] = r.doc[key];
+    if (env.rank() == 0) {
+      std::ostringstream os;
+      const auto& lat = r.doc["cycle_latency"];
+      os << "watch " << r.doc["stream"].get<std::string>() << ": " << r.doc["rows_read"].get<std::int64_t>()
+         << " rows read, " << r.doc["events_appended"].get<std::int64_t>() << " new events, "
+         << r.doc["rows_rejected"].get<std::int64_t>() << " rejected; "
+         << r.doc["cycles_this_run"].get<std::int64_t>() << " cycle(s) run ("
+         << r.doc["cycles_done"].get<std::int64_t>() << " done since " << r.doc["start"].get<std::string>()
+         << "); " << r.doc["alerts_new"].get<std::int64_t>() << " new alert(s)";
+      if (lat.contains("mean_s"))
+        os << "; cycle latency mean " << std::fixed << std::setprecision(2) << lat["mean_s"].get<double>()
+           << " s, max " << lat["max_s"].get<double>() << " s";
+      os << "\n  wrote " << session.out().file("alerts.jsonl").string() << ", alerts.geojson, watch/\n";
+      printResult(os.str());
+    }
+    core::TimerRegistry::instance().report(env.comm());
+    if (r.interrupted)
+      throw Error(ExitCode::Interrupted,
+                  "watch stopped by a signal after cycle " +
+                      std::to_string(r.doc["cycles_done"].get<std::int64_t>()) +
+                      "; its state is committed: start it again with the same stream to go on",
+                  true);
+  });
+}
+
 int cmdRun(const core::Environment& env, const CommandLine& cl) {
   Session session(env, cl, "run");
   if (!session.config().getList("ingest.events").empty()) {
@@ -717,6 +762,7 @@ int runSubcommand(const core::Environment& env, const CommandLine& cl) {
   if (name == "simulate") return cmdSimulate(env, cl);
   if (name == "forecast") return cmdForecast(env, cl);
   if (name == "scenario") return cmdScenario(env, cl);
+  if (name == "watch") return cmdWatch(env, cl);
   if (name == "score") return cmdScore(env, cl);
   if (name == "audit") return cmdAudit(env, cl);
   throw Error(ExitCode::Usage, "unknown subcommand '" + name + "' (see vigie --help)", true);

@@ -123,7 +123,8 @@ std::string storeTimeZone(MPI_Comm comm, const std::filesystem::path& obs) {
 }
 
 Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
-                     const core::Provenance& provenance, const std::filesystem::path& out)
+                     const core::Provenance& provenance, const std::filesystem::path& out,
+                     std::int64_t start_bin)
     : m_grid(grid),
       m_seed(provenance.seed),
       m_series(verify::ObservedSeries::read(grid.comm(), out / "obs.h5",
@@ -174,6 +175,13 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
                   "forecast.start " + start_text + " is not the start of a bin after the store's first one",
                   true);
   }
+  if (start_bin >= 0) {
+    if (start_bin < 1 || start_bin > series.bins())
+      throw Error(ExitCode::InputData,
+                  obs.string() + ": the store has no bin " + std::to_string(start_bin) + " to start from",
+                  true);
+    b_start = start_bin;
+  }
   m_bins_used = b_start;
   m_start_utc = series.bin_start[static_cast<std::size_t>(b_start)];
   m_origin_utc = series.bin_start.front();
@@ -218,34 +226,10 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
   }
 
   // Replay the store up to the start, then fit.
-  const auto& box = grid.ownedBox();
-  const auto owned = static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj);
-  const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
-  const auto day = [&](std::int64_t b) {
-    return static_cast<double>(series.bin_start[static_cast<std::size_t>(b)] - m_origin_utc) / 86400.0;
-  };
-  m_observed_total.assign(plane, 0);
+  m_observed_total.assign(static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny), 0);
   {
     core::ScopedTimer timer("forecast replay");
-    std::vector<double> counts(owned, 0.0);
-    for (std::int64_t b = 0; b < b_start; ++b) {
-      const bool have = series.missing[static_cast<std::size_t>(b)] == 0;
-      if (have) {
-        const auto* c = series.counts.data() + static_cast<std::size_t>(b) * plane;
-        for (std::size_t g = 0; g < plane; ++g) m_observed_total[g] += c[g];
-        for (int j = 0; j < box.nj; ++j) {
-          for (int i = 0; i < box.ni; ++i)
-            counts[static_cast<std::size_t>(j) * static_cast<std::size_t>(box.ni) +
-                   static_cast<std::size_t>(i)] =
-                c[static_cast<std::size_t>(j + box.j0) * static_cast<std::size_t>(series.nx) +
-                  static_cast<std::size_t>(i + box.i0)];
-        }
-      }
-      for (auto& comp : m_comps) {
-        if (have) comp.model->observe(day(b), day(b + 1), counts);
-        comp.model->advance(day(b), day(b + 1));
-      }
-    }
+    replayStored(0, b_start);
   }
   for (auto& comp : m_comps) {
     if (comp.model->isFitted()) {
@@ -255,7 +239,8 @@ Predictor::Predictor(const grid::CityGrid& grid, const core::Config& config,
                                          << ingest::isoLocal(m_zone, m_start_utc));
     }
   }
-  m_part.assign(owned, 0.0);
+  m_part.assign(static_cast<std::size_t>(grid.ownedBox().ni) * static_cast<std::size_t>(grid.ownedBox().nj),
+                0.0);
 }
 
 std::shared_ptr<const models::FutureCovariateSource> Predictor::makeFuture(
@@ -299,6 +284,40 @@ void Predictor::expected(int member, double from, double to, int hour, std::span
       out[c] += comp.weight * v;
       if (per_component != nullptr) (*per_component)[k][c] = v;
     }
+  }
+}
+
+double Predictor::binDay(std::int64_t b) const {
+  return static_cast<double>(m_series.bin_start.at(static_cast<std::size_t>(b)) - m_origin_utc) / 86400.0;
+}
+
+void Predictor::step(double t0, double t1, std::span<const double> owned_counts, bool have) {
+  for (auto& comp : m_comps) {
+    if (have) comp.model->observe(t0, t1, owned_counts);
+    comp.model->advance(t0, t1);
+  }
+}
+
+void Predictor::replayStored(std::int64_t b_from, std::int64_t b_to) {
+  const auto& series = m_series;
+  const auto& box = m_grid.ownedBox();
+  const auto plane = static_cast<std::size_t>(series.nx) * static_cast<std::size_t>(series.ny);
+  std::vector<double> counts(static_cast<std::size_t>(box.ni) * static_cast<std::size_t>(box.nj), 0.0);
+  for (std::int64_t b = b_from; b < b_to; ++b) {
+    const bool have = series.missing[static_cast<std::size_t>(b)] == 0;
+    if (have) {
+      const auto* c = series.counts.data() + static_cast<std::size_t>(b) * plane;
+      if (b < m_bins_used)
+        for (std::size_t g = 0; g < plane; ++g) m_observed_total[g] += c[g];
+      for (int j = 0; j < box.nj; ++j) {
+        for (int i = 0; i < box.ni; ++i)
+          counts[static_cast<std::size_t>(j) * static_cast<std::size_t>(box.ni) +
+                 static_cast<std::size_t>(i)] =
+              c[static_cast<std::size_t>(j + box.j0) * static_cast<std::size_t>(series.nx) +
+                static_cast<std::size_t>(i + box.i0)];
+      }
+    }
+    step(binDay(b), binDay(b + 1), counts, have);
   }
 }
 

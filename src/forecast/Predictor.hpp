@@ -55,8 +55,10 @@ class Predictor {
   /// <out>/backtest.json (when present: stacking weights, tuned parameters), chooses forecast.model, builds
   /// the components, replays the store up to forecast.start (default: its end) and fits the fitted models.
   /// Error(Usage) naming the key for a bad forecast.model or forecast.start.
+  /// With `start_bin` >= 0, the start is that bin of the store (0 < start_bin <= bins) whatever
+  /// forecast.start says (`vigie watch` fits at the bin where it began watching).
   Predictor(const grid::CityGrid& grid, const core::Config& config, const core::Provenance& provenance,
-            const std::filesystem::path& out);
+            const std::filesystem::path& out, std::int64_t start_bin = -1);
 
   /// Not collective. The covariates of times past the store for every component (replaces the previous).
   void setFuture(const FutureConditions& conditions);
@@ -74,6 +76,15 @@ class Predictor {
   /// non-finite value.
   void expected(int member, double from, double to, int hour, std::span<double> out,
                 std::vector<std::vector<double>>* per_component = nullptr);
+  /// Collective. Moves every component on over [t0, t1) (model days, t0 = the models' time): the owned
+  /// counts of that interval are observed first when `have` (a bin the sources cover). What the replay to the
+  /// start does for each stored bin; `vigie watch` calls it for each cycle it has appended.
+  void step(double t0, double t1, std::span<const double> owned_counts, bool have);
+  /// Collective. step() for the stored bins [b_from, b_to) of the series read at construction (b_from = the
+  /// bin the models have reached).
+  void replayStored(std::int64_t b_from, std::int64_t b_to);
+  /// Model days of the start of stored bin `b` (b <= bins()).
+  [[nodiscard]] double binDay(std::int64_t b) const;
   /// Not collective. Puts every component back to its point estimate (member 0's parameters).
   void restorePointEstimate();
 

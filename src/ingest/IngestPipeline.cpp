@@ -86,6 +86,41 @@ std::vector<std::filesystem::path> inputsOf(const core::Config& config) {
   return files;
 }
 
+/// A chunk's read result in the stream's terms: keys and lines of the stream, rejects naming it; with
+/// `drop_duplicates`, rows identical to an earlier row of the stream (not only of the chunk) are dropped.
+void restream(ReadResult& result, const StreamChunk& chunk, bool drop_duplicates) {
+  const auto row = [&](std::int64_t line) {
+    const auto r = static_cast<std::size_t>(line - 2);
+    if (line < 2 || r >= chunk.stream_line.size())
+      throw Error(ExitCode::Internal, "ingest: a chunk line without its stream line");
+    return r;
+  };
+  std::vector<Event> events;
+  std::vector<std::int64_t> lines;
+  events.reserve(result.events.size());
+  lines.reserve(result.lines.size());
+  for (std::size_t k = 0; k < result.events.size(); ++k) {
+    const auto r = row(result.lines[k]);
+    if (drop_duplicates && chunk.occurrence[r] > 0) {
+      result.rejects.push_back({chunk.source, result.lines[k], RejectReason::DuplicateRow});
+      ++result.stats.rejected[RejectReason::DuplicateRow];
+      continue;
+    }
+    auto e = result.events[k];
+    e.key_hi = chunk.key_hi[r];
+    e.key_lo = chunk.key_lo[r];
+    events.push_back(e);
+    lines.push_back(chunk.stream_line[r]);
+  }
+  for (auto& rj : result.rejects) {
+    rj.file = chunk.source;
+    rj.line = chunk.stream_line[row(rj.line)];
+  }
+  result.events = std::move(events);
+  result.lines = std::move(lines);
+  result.stats.accepted = static_cast<std::int64_t>(result.events.size());
+}
+
 }  // namespace
 
 void IngestPipeline::declareOptions(core::OptionSet& options) {
@@ -133,7 +168,7 @@ bool IngestPipeline::needed(MPI_Comm comm, const core::Config& config, const std
 
 IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& grid,
                                   const std::filesystem::path& out, bool append,
-                                  const core::Provenance& provenance) {
+                                  const core::Provenance& provenance, const StreamChunk* chunk) {
   core::ScopedTimer total("ingest");
   const MPI_Comm comm = grid.comm();
   int rank = 0;
@@ -147,6 +182,10 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
   if (config.getPath("ingest.profile").empty())
     throw Error(ExitCode::Usage, "ingest.profile: no source profile given", true);
   for (const auto& f : files) summary.files.push_back(f.string());
+  if (chunk != nullptr && files.size() != 1)
+    throw Error(ExitCode::Internal, "ingest: a stream chunk is read from exactly one file");
+  // The name of file k in rejects.csv.
+  const auto shown = [&](std::size_t k) { return chunk != nullptr ? chunk->source : files[k].string(); };
   const TimeBinning binning(parseBinUnit(config.getString("ingest.bin")),
                             TimeZone(config.getString("ingest.timezone")));
   const auto coverage = Coverage::parse(config.getList("ingest.coverage"));
@@ -182,6 +221,7 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
       // Every file is parsed before anything is written: a malformed file leaves no partial store behind.
       for (const auto& f : files) {
         auto result = reader.read(f);
+        if (chunk != nullptr) restream(result, *chunk, profile.duplicates == DuplicatePolicy::Drop);
         summary.rows_read += result.stats.rows_read;
         summary.duplicate_rows += result.stats.duplicate_rows;
         candidates.insert(candidates.end(), result.events.begin(), result.events.end());
@@ -233,7 +273,7 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
     for (const auto& r : rejects) summary.rejected[rejectReasonName(r.reason)] += 1;
     for (const auto& [k, reason] : late) {
       summary.rejected[rejectReasonName(reason)] += 1;
-      rejects.push_back(Reject{files[origin[k].first].string(), origin[k].second, reason});
+      rejects.push_back(Reject{shown(origin[k].first), origin[k].second, reason});
     }
     summary.accepted = static_cast<std::int64_t>(accepted.size());
     for (const auto& [reason, n] : summary.rejected) summary.rejected_total += n;
@@ -246,8 +286,17 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
       core::ScopedTimer timer("ingest journal");
       summary.new_events = static_cast<std::int64_t>(journal.append(accepted));
     }
+    if (chunk != nullptr) {
+      // A stream sent again from its start: its rejects up to the line already logged are not logged twice.
+      std::erase_if(rejects, [&](const Reject& r) { return r.line <= chunk->skip_rejects_through; });
+      std::sort(rejects.begin(), rejects.end(),
+                [](const Reject& a, const Reject& b) { return a.line < b.line; });
+    }
     RejectLog(out / "rejects.csv").append(rejects);
     records = journal.records();
+    std::int64_t latest = std::numeric_limits<std::int64_t>::min();
+    for (const auto& e : records) latest = std::max(latest, e.civil_seconds);
+    summary.last_event_bin = records.empty() ? -1 : binning.binOf(latest);
   });
   if (grid.maskFromEvents()) {
     // Rank 0 built the mask; every rank takes its own part.
@@ -264,12 +313,14 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
       {"privacy", "only (time bin, cell, category, flag) of each event is stored; no row content"}};
   for (std::size_t k = 0; k < files.size(); ++k) {
     std::string hash;
-    if (rank == 0) hash = audit::sha256File(files[k]);
+    if (rank == 0) hash = chunk != nullptr ? std::string("stream") : audit::sha256File(files[k]);
     int len = static_cast<int>(hash.size());
     VIGIE_CHECK_MPI(MPI_Bcast(&len, 1, MPI_INT, 0, comm));
     hash.resize(static_cast<std::size_t>(len));
     VIGIE_CHECK_MPI(MPI_Bcast(hash.data(), len, MPI_CHAR, 0, comm));
-    attributes.emplace_back("source_" + std::to_string(k), files[k].filename().string() + " sha256:" + hash);
+    attributes.emplace_back(
+        "source_" + std::to_string(k),
+        chunk != nullptr ? "stream " + chunk->source : files[k].filename().string() + " sha256:" + hash);
   }
   std::string mask_text =
       grid.maskFromEvents()
@@ -303,15 +354,31 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
     if (!coverage.coversAll(first, last)) ++summary.missing_bins;
   }
   // Every rank returns the same summary (rank 0 counted).
-  std::int64_t counts[5] = {summary.rows_read, summary.accepted, summary.new_events, summary.duplicate_rows,
-                            summary.rejected_total};
-  VIGIE_CHECK_MPI(MPI_Bcast(counts, 5, MPI_INT64_T, 0, comm));
+  std::int64_t counts[6] = {summary.rows_read,      summary.accepted,       summary.new_events,
+                            summary.duplicate_rows, summary.rejected_total, summary.last_event_bin};
+  VIGIE_CHECK_MPI(MPI_Bcast(counts, 6, MPI_INT64_T, 0, comm));
+  summary.last_event_bin = counts[5];
   summary.rows_read = counts[0];
   summary.accepted = counts[1];
   summary.new_events = counts[2];
   summary.duplicate_rows = counts[3];
   summary.rejected_total = counts[4];
   return summary;
+}
+
+std::int64_t IngestPipeline::lastEventBin(const core::Config& config, const grid::CityGrid& grid,
+                                          const std::filesystem::path& out) {
+  std::int64_t last = -1;
+  core::runOnRoot(grid.comm(), [&] {
+    const TimeBinning binning(parseBinUnit(config.getString("ingest.bin")),
+                              TimeZone(config.getString("ingest.timezone")));
+    const Journal journal(out / "obs.journal", journalFingerprint(grid, config.getList("ingest.categories")));
+    std::int64_t latest = std::numeric_limits<std::int64_t>::min();
+    for (const auto& e : journal.records()) latest = std::max(latest, e.civil_seconds);
+    if (journal.size() > 0) last = binning.binOf(latest);
+  });
+  VIGIE_CHECK_MPI(MPI_Bcast(&last, 1, MPI_INT64_T, 0, grid.comm()));
+  return last;
 }
 
 std::vector<std::int64_t> IngestPipeline::observedTotals(grid::CityGrid& grid,

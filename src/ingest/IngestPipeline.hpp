@@ -29,8 +29,22 @@ struct IngestSummary {
   std::int64_t rejected_total = 0;
   std::map<std::string, std::int64_t> rejected;  ///< by reason name
   std::int64_t missing_bins = 0;
+  std::int64_t last_event_bin = -1;  ///< bin of the latest event the journal holds (-1: none)
   StoreSummary store;
   std::vector<std::string> categories;
+};
+
+/// Rows of a stream (`vigie watch`) handed to the pipeline as a chunk file: line 1 the header, line 2 + r the
+/// chunk's row r. Identity and place come from the stream, not from the chunk: row r's key is its bytes'
+/// hash with its occurrence among identical rows since the stream began (so a stream sent again from its
+/// start is appended idempotently), and its rejects name the stream and its line there.
+struct StreamChunk {
+  std::string source;                     ///< the stream's name in rejects.csv ("stdin", a path)
+  std::vector<std::int64_t> stream_line;  ///< row r -> its line in the stream (1-based)
+  std::vector<std::uint64_t> key_hi;      ///< row r -> identity (XXH3-128 of the bytes, seeded by occurrence)
+  std::vector<std::uint64_t> key_lo;
+  std::vector<std::uint32_t> occurrence;  ///< row r -> earlier identical rows in the stream
+  std::int64_t skip_rejects_through = 0;  ///< rejects at or before this stream line were already written
 };
 
 /// The ingest pipeline. Rank 0 reads the files and keeps the journal; every rank counts its own cells.
@@ -43,8 +57,11 @@ class IngestPipeline {
   /// to <out>/rejects.csv. A malformed file stops everything before anything is written (Error(InputData)).
   /// With `append`, the store must exist already. The grid's mask is set from the events when
   /// grid.mask_events_within_m > 0.
+  /// With `chunk` (significant on rank 0), ingest.events names one chunk file of a stream (see StreamChunk);
+  /// with a profile that drops duplicates, a row identical to an earlier row of the stream is dropped.
   static IngestSummary run(const core::Config& config, grid::CityGrid& grid, const std::filesystem::path& out,
-                           bool append, const core::Provenance& provenance);
+                           bool append, const core::Provenance& provenance,
+                           const StreamChunk* chunk = nullptr);
 
   /// Collective. True when ingest.events is set and <out>/obs.h5 is missing or older than the configuration
   /// or any input file it names (events, profile, covariate files).
@@ -55,6 +72,11 @@ class IngestPipeline {
   /// the grid's mask comes from events, also sets it from the store's /mask.
   [[nodiscard]] static std::vector<std::int64_t> observedTotals(grid::CityGrid& grid,
                                                                 const std::filesystem::path& out);
+
+  /// Collective. The bin (of ingest.bin in ingest.timezone) of the latest event in <out>/obs.journal, -1
+  /// when it holds none. The store's time axis may run further (to the end of ingest.coverage).
+  [[nodiscard]] static std::int64_t lastEventBin(const core::Config& config, const grid::CityGrid& grid,
+                                                 const std::filesystem::path& out);
 
   /// Human summary printed by `vigie ingest` (rank 0).
   [[nodiscard]] static std::string describe(const IngestSummary& s);

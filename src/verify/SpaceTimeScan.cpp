@@ -155,7 +155,8 @@ Tables buildTables(const Geometry& g, const std::vector<double>& expc, int windo
 /// (centre, prefix, window) order. Scratch space is reused between scans.
 class Scanner {
  public:
-  Scanner(const Geometry& g, const Tables& t) : m_g(g), m_t(t), m_count(g.centres.size() + 1, 0) {}
+  Scanner(const Geometry& g, const Tables& t, double min_observed)
+      : m_g(g), m_t(t), m_min(min_observed), m_count(g.centres.size() + 1, 0) {}
 
   /// per_centre != nullptr: each centre's own best zone (pruned against that centre's best); otherwise only
   /// the overall maximum is needed (pruned against the running maximum). Returns the maximum score.
@@ -219,7 +220,7 @@ class Scanner {
           if (!(o[w] > 0.0)) continue;
           cw[w] += o[w];
           const double d = cw[w] - e[w];
-          if (d > 0.0 && d * d > 2.0 * e[w] * bar) {
+          if (d > 0.0 && cw[w] >= m_min && d * d > 2.0 * e[w] * bar) {
             const double s = SpaceTimeScan::score(cw[w], e[w]);
             if (s > bar) {
               bar = s;
@@ -237,6 +238,7 @@ class Scanner {
  private:
   const Geometry& m_g;
   const Tables& m_t;
+  double m_min;
   std::vector<std::size_t> m_count;
   std::vector<std::size_t> m_fill;
   std::vector<std::int32_t> m_events;
@@ -349,7 +351,7 @@ ScanResult SpaceTimeScan::run(MPI_Comm comm, const ScanInput& input, const ScanO
   const Tables tables = buildTables(g, expc, windows);
   std::vector<CentreBest> per_centre(g.centres.size());
   {
-    Scanner scanner(g, tables);
+    Scanner scanner(g, tables, static_cast<double>(std::max<std::int64_t>(1, options.min_observed)));
     (void)scanner.scan(obs.data(), &per_centre);
   }
 
@@ -361,7 +363,7 @@ ScanResult SpaceTimeScan::run(MPI_Comm comm, const ScanInput& input, const ScanO
 #pragma omp parallel
   {
     std::vector<double> robs(na * kLanes, 0.0);
-    Scanner scanner(g, tables);
+    Scanner scanner(g, tables, static_cast<double>(std::max<std::int64_t>(1, options.min_observed)));
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t r = first; r < last; ++r) {
       for (std::size_t a = 0; a < na; ++a) {

@@ -42,6 +42,9 @@ struct ScanOptions {
   int centre_stride = 1;   ///< every k-th active cell is a centre
   double cycle_days = 1.0;  ///< length of a cycle in days (for the recurrence interval)
   int secondary = 0;        ///< how many secondary clusters, not overlapping earlier ones, to report
+  std::int64_t min_observed =
+      1;  ///< only cylinders with at least this many events are scored (observed and
+          ///< replicates alike), so lone events in near-empty cells do not mask clusters
 };
 
 /// A cylinder found by the scan.
