@@ -177,13 +177,14 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
   IngestSummary summary;
   summary.categories = config.getList("ingest.categories");
   const auto files = config.getPathList("ingest.events");
-  if (files.empty()) throw Error(ExitCode::Usage, "ingest.events: no event file given", true);
+  if (files.empty() && chunk == nullptr)
+    throw Error(ExitCode::Usage, "ingest.events: no event file given", true);
   if (summary.categories.empty()) throw Error(ExitCode::Usage, "ingest.categories: no category given", true);
   if (config.getPath("ingest.profile").empty())
     throw Error(ExitCode::Usage, "ingest.profile: no source profile given", true);
   for (const auto& f : files) summary.files.push_back(f.string());
-  if (chunk != nullptr && files.size() != 1)
-    throw Error(ExitCode::Internal, "ingest: a stream chunk is read from exactly one file");
+  if (chunk != nullptr && files.size() > 1)
+    throw Error(ExitCode::Internal, "ingest: a stream chunk is read from one file at most");
   // The name of file k in rejects.csv.
   const auto shown = [&](std::size_t k) { return chunk != nullptr ? chunk->source : files[k].string(); };
   const TimeBinning binning(parseBinUnit(config.getString("ingest.bin")),
@@ -270,6 +271,12 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
     accepted.reserve(candidates.size());
     for (std::size_t k = 0; k < candidates.size(); ++k)
       if (keep[k] != 0) accepted.push_back(candidates[k]);
+    if (chunk != nullptr) {
+      for (const auto line : chunk->malformed_lines) {
+        rejects.push_back(Reject{chunk->source, line, RejectReason::MalformedRow});
+        ++summary.rows_read;
+      }
+    }
     for (const auto& r : rejects) summary.rejected[rejectReasonName(r.reason)] += 1;
     for (const auto& [k, reason] : late) {
       summary.rejected[rejectReasonName(reason)] += 1;
@@ -312,15 +319,16 @@ IngestSummary IngestPipeline::run(const core::Config& config, grid::CityGrid& gr
       {"config", provenance.config_text},
       {"privacy", "only (time bin, cell, category, flag) of each event is stored; no row content"}};
   for (std::size_t k = 0; k < files.size(); ++k) {
-    std::string hash;
-    if (rank == 0) hash = chunk != nullptr ? std::string("stream") : audit::sha256File(files[k]);
-    int len = static_cast<int>(hash.size());
+    // Rank 0 names the source (a stream's name is known there only); every rank writes the same attribute.
+    std::string text;
+    if (rank == 0)
+      text = chunk != nullptr ? "stream " + chunk->source
+                              : files[k].filename().string() + " sha256:" + audit::sha256File(files[k]);
+    int len = static_cast<int>(text.size());
     VIGIE_CHECK_MPI(MPI_Bcast(&len, 1, MPI_INT, 0, comm));
-    hash.resize(static_cast<std::size_t>(len));
-    VIGIE_CHECK_MPI(MPI_Bcast(hash.data(), len, MPI_CHAR, 0, comm));
-    attributes.emplace_back(
-        "source_" + std::to_string(k),
-        chunk != nullptr ? "stream " + chunk->source : files[k].filename().string() + " sha256:" + hash);
+    text.resize(static_cast<std::size_t>(len));
+    VIGIE_CHECK_MPI(MPI_Bcast(text.data(), len, MPI_CHAR, 0, comm));
+    attributes.emplace_back("source_" + std::to_string(k), text);
   }
   std::string mask_text =
       grid.maskFromEvents()

@@ -45,6 +45,9 @@ struct StreamChunk {
   std::vector<std::uint64_t> key_lo;
   std::vector<std::uint32_t> occurrence;  ///< row r -> earlier identical rows in the stream
   std::int64_t skip_rejects_through = 0;  ///< rejects at or before this stream line were already written
+  /// Stream lines the watcher refused before the chunk (an unbalanced quote, a control byte, over 1 MiB):
+  /// each is a row read and rejected as malformed_row, so one bad line never stops the stream.
+  std::vector<std::int64_t> malformed_lines;
 };
 
 /// The ingest pipeline. Rank 0 reads the files and keeps the journal; every rank counts its own cells.
@@ -58,7 +61,9 @@ class IngestPipeline {
   /// With `append`, the store must exist already. The grid's mask is set from the events when
   /// grid.mask_events_within_m > 0.
   /// With `chunk` (significant on rank 0), ingest.events names one chunk file of a stream (see StreamChunk);
-  /// with a profile that drops duplicates, a row identical to an earlier row of the stream is dropped.
+  /// with a profile that drops duplicates, a row identical to an earlier row of the stream is dropped. With
+  /// `chunk` and no file, nothing is read: the journal is opened (a torn last record cut off) and the store
+  /// brought up to date with it (what a watcher does first after a crash).
   static IngestSummary run(const core::Config& config, grid::CityGrid& grid, const std::filesystem::path& out,
                            bool append, const core::Provenance& provenance,
                            const StreamChunk* chunk = nullptr);

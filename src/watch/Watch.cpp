@@ -249,6 +249,19 @@ class StreamSide {
 
   LineStream& stream() { return m_stream; }
 
+  /// Whether a line cannot be a row whatever its fields: a quote left open (a stream carries one record per
+  /// line), a control byte, or over 1 MiB.
+  [[nodiscard]] bool malformed(const std::string& line) const {
+    if (line.size() > (1U << 20)) return true;
+    std::size_t quotes = 0;
+    for (const char ch : line) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20 && ch != '\t') return true;
+      if (ch == m_profile.quote) ++quotes;
+    }
+    return quotes % 2 != 0;
+  }
+
   /// Whether `line` is a header: one of its fields is the profile's x column.
   [[nodiscard]] bool isHeader(const std::string& line) const {
     std::stringstream ss(line);
@@ -268,6 +281,7 @@ class StreamSide {
     chunk.key_hi.clear();
     chunk.key_lo.clear();
     chunk.occurrence.clear();
+    chunk.malformed_lines.clear();
     chunk.source = m_stream.name();
     std::string text;
     for (const auto& l : lines) {
@@ -283,6 +297,10 @@ class StreamSide {
                                                m_profile.x_column + ") and watch.header is not set");
       }
       if (l.text == m_header) continue;  // a header sent again (a replay started over)
+      if (malformed(l.text)) {
+        chunk.malformed_lines.push_back(l.line);
+        continue;
+      }
       const XXH128_hash_t h = XXH3_128bits(l.text.data(), l.text.size());
       auto& seen = m_occurrences[{h.high64, h.low64}];
       const XXH128_hash_t k = seen == 0 ? h : XXH3_128bits_withSeed(l.text.data(), l.text.size(), seen);
@@ -294,12 +312,12 @@ class StreamSide {
       text += l.text;
       text += '\n';
     }
-    if (chunk.stream_line.empty()) return 0;
+    if (chunk.stream_line.empty() && chunk.malformed_lines.empty()) return 0;
     std::ofstream os(m_chunk_path, std::ios::binary | std::ios::trunc);
     os << m_header << '\n' << text;
     os.close();
     if (!os) throw Error(ExitCode::Io, m_chunk_path.string() + ": cannot write the stream chunk");
-    return chunk.stream_line.size();
+    return chunk.stream_line.size() + chunk.malformed_lines.size();
   }
 
  private:
@@ -407,6 +425,15 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   const auto forecast_path = dir / "forecast.h5";
   if (rank == 0) std::filesystem::create_directories(dir);
 
+  // A watcher killed during an append may have left the store behind its journal (or dirty): bring it up
+  // to date before anything reads it.
+  {
+    core::ScopedTimer timer("watch store check");
+    ingest::StreamChunk none;
+    none.source = "stream";
+    ingest::IngestPipeline::run(config.withOverrides({{"ingest.events", ""}}), grid, out, true, provenance,
+                                &none);
+  }
   const auto bt = verify::BacktestSettings::fromConfig(config, "");
   auto info = readStoreInfo(comm, obs, bt.categories);
   const ingest::TimeBinning binning(ingest::parseBinUnit(info.bin), ingest::TimeZone(info.zone));
@@ -619,6 +646,7 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
     }
     file.commit();
   };
+  if (have_state == 0) commitState();  // where watching began is known before any row is appended
 
   assim::FilterSettings filter;
   filter.localisation_radius = s.localisation_m;
