@@ -72,12 +72,14 @@ bool LineStream::read(std::vector<StreamLine>& out, double wait_s, std::size_t m
   const auto room = [&] { return max_lines - std::min(max_lines, out.size() - before); };
   cut(out, room(), false);
   char buf[1 << 16];
+  bool got_data = false;
   while (!m_eof && room() > 0) {
     const auto now = std::chrono::steady_clock::now();
     const auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     if (!m_regular) {
+      // Wait up to the deadline for the first data; once some has come, take only what is already there.
       pollfd p{m_fd, POLLIN, 0};
-      const int r = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left_ms)));
+      const int r = ::poll(&p, 1, got_data ? 0 : static_cast<int>(std::max<long long>(0, left_ms)));
       if (r < 0 && errno == EINTR) return true;  // a signal: let the caller look at it
       if (r < 0) throw Error(ExitCode::Io, m_name + ": poll failed (" + std::strerror(errno) + ")");
       if (r == 0) break;  // nothing within the wait
@@ -104,6 +106,7 @@ bool LineStream::read(std::vector<StreamLine>& out, double wait_s, std::size_t m
       continue;
     }
     m_last_data = std::chrono::steady_clock::now();
+    got_data = true;
     m_bytes += n;
     m_pending.append(buf, static_cast<std::size_t>(n));
     cut(out, room(), false);

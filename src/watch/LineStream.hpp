@@ -27,8 +27,8 @@ class LineStream {
   LineStream(const LineStream&) = delete;
   LineStream& operator=(const LineStream&) = delete;
 
-  /// Appends the complete lines that arrive within `wait_s` seconds (at least one read is tried), at most
-  /// `max_lines`, to `out`. Returns false once the stream has ended (writer closed, file end without follow,
+  /// Appends complete lines to `out`, at most `max_lines`: waits up to `wait_s` seconds for data, then takes
+  /// what is already there without waiting more (a regular file is read on to its end or the deadline). Returns false once the stream has ended (writer closed, file end without follow,
   /// follow idle time elapsed) and every line was returned; a last line without a newline counts as a line.
   bool read(std::vector<StreamLine>& out, double wait_s, std::size_t max_lines);
 

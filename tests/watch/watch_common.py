@@ -34,6 +34,9 @@ def make_case(args, name, history, out, extra=""):
     ic.case_copy(args, cfg, [history], out, "2022-10-01/2023-01-31")
     with open(cfg) as fh:
         text = fh.read().replace("mask_events_until = 2021-12-31", "mask_events_until = 2022-12-31")
+    # The case's own [watch] section (its last) gives way to the test's settings.
+    if "\n[watch]" in text:
+        text = text[:text.index("\n[watch]") + 1]
     with open(cfg, "w") as fh:
         fh.write(text + WATCH_SETTINGS + extra)
     return cfg
