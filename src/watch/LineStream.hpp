@@ -28,8 +28,9 @@ class LineStream {
   LineStream& operator=(const LineStream&) = delete;
 
   /// Appends complete lines to `out`, at most `max_lines`: waits up to `wait_s` seconds for data, then takes
-  /// what is already there without waiting more (a regular file is read on to its end or the deadline). Returns false once the stream has ended (writer closed, file end without follow,
-  /// follow idle time elapsed) and every line was returned; a last line without a newline counts as a line.
+  /// what is already there without waiting more (a regular file is read on to its end or the deadline).
+  /// Returns false once the stream has ended (writer closed, file end without follow, follow idle time
+  /// elapsed) and every line was returned; a last line without a newline counts as a line.
   bool read(std::vector<StreamLine>& out, double wait_s, std::size_t max_lines);
 
   /// The name rejects.csv gives the stream: "stdin" or the path.

@@ -402,8 +402,9 @@ void Watch::declareOptions(core::OptionSet& options) {
            "a significant cluster sharing a cell with an alert seen within this many cycles continues it (no "
            "new alert)")
       .add("watch.rate_floor_share", OptionType::Double, "0.05",
-           "every active cell's forecast rate is at least this share of the mean rate of an active cell (a "
-           "model that never saw an event in a cell does not make one impossible there)")
+           "the forecast rate of a cell is (1 - share) x the model's + share x the mean rate of an active "
+           "cell "
+           "(the total is kept; a cell the model never saw an event in is not made impossible)")
       .add("watch.min_observed", OptionType::Int, "3",
            "an alert needs at least this many observed events (and at least privacy.min_count)");
 }
@@ -562,23 +563,38 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   std::vector<std::vector<double>> lam(static_cast<std::size_t>(K), std::vector<double>(owned, 0.0));
   std::vector<std::vector<double>> xf(static_cast<std::size_t>(K), std::vector<double>(owned, 0.0));
   std::vector<double> e_mean(owned, 0.0);
-  double floor_rate = kFloorRate;
+  std::vector<std::vector<double>> base_log(static_cast<std::size_t>(K), std::vector<double>(owned, 0.0));
+  std::vector<double> half_var(owned, 0.0);
+  double mean_rate = 0.0;
   const auto prior = [&](std::int64_t a, std::int64_t e) {
     core::ScopedTimer timer("watch forecast");
     const double len = day(e) - day(a);
     for (int m = 0; m < K; ++m) predictor.expected(m, 0.0, len, -1, lam[static_cast<std::size_t>(m)]);
     predictor.restorePointEstimate();
-    // A rate floor: a share of the mean rate of an active cell, so no cell is forecast as impossible.
+    // Shrinkage towards the mean rate of an active cell (mass-preserving: the total is the model's), so no
+    // cell is forecast as impossible.
     const double total = core::orderedSum(comm, owned_ids, lam[0]);
-    floor_rate =
-        std::max(kFloorRate, s.rate_floor_share * total / std::max<double>(1.0, grid.activeCells()) / len);
+    mean_rate = total / std::max<double>(1.0, static_cast<double>(grid.activeCells())) / len;
+    const double share = s.rate_floor_share;
+    // The corrections are centred in the mean: exp(b - v/2) averages to 1 over a member spread of variance v.
+    for (std::size_t c = 0; c < owned; ++c) {
+      double mean = 0.0, var = 0.0;
+      for (int m = 0; m < K; ++m) mean += bias[static_cast<std::size_t>(m)][c] / K;
+      for (int m = 0; m < K; ++m) {
+        const double d = bias[static_cast<std::size_t>(m)][c] - mean;
+        var += d * d / K;
+      }
+      half_var[c] = 0.5 * var;
+    }
     std::fill(e_mean.begin(), e_mean.end(), 0.0);
     for (int m = 0; m < K; ++m) {
       const auto& l = lam[static_cast<std::size_t>(m)];
       auto& x = xf[static_cast<std::size_t>(m)];
       const auto& b = bias[static_cast<std::size_t>(m)];
+      auto& base = base_log[static_cast<std::size_t>(m)];
       for (std::size_t c = 0; c < owned; ++c) {
-        x[c] = std::log(l[c] / len + floor_rate) + (owned_mask[c] != 0 ? b[c] : 0.0);
+        base[c] = std::log(std::max(kFloorRate, (1.0 - share) * l[c] / len + share * mean_rate));
+        x[c] = base[c] + (owned_mask[c] != 0 ? b[c] - half_var[c] : 0.0);
         if (owned_mask[c] != 0) e_mean[c] += std::exp(x[c]) * len / K;
       }
     }
@@ -709,12 +725,11 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
       std::vector<double> shift(owned, 0.0);
       for (int m = 0; m < K; ++m) {
         auto& b = bias[static_cast<std::size_t>(m)];
-        const auto& l = lam[static_cast<std::size_t>(m)];
         for (std::size_t c = 0; c < owned; ++c) {
           if (owned_mask[c] == 0) continue;
-          const double nb =
-              std::clamp(ens[static_cast<std::size_t>(m)][c] - std::log(l[c] / len + floor_rate), -kBiasClamp,
-                         kBiasClamp);
+          const double nb = std::clamp(
+              ens[static_cast<std::size_t>(m)][c] - base_log[static_cast<std::size_t>(m)][c] + half_var[c],
+              -kBiasClamp, kBiasClamp);
           shift[c] += std::abs(nb - b[c]) / K;
           b[c] = nb;
         }

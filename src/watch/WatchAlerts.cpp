@@ -120,8 +120,9 @@ std::string alertLine(const nlohmann::json& a) {
   os << " over " << a.at("window_cycles").get<int>() << " cycle(s) from "
      << a.at("window_start").get<std::string>() << " to " << a.at("window_end").get<std::string>()
      << "; p = " << std::setprecision(2) << a.at("p_value").get<double>() << ", expected about once in "
-     << (years >= 1.0 ? fixed(years, years < 10 ? 1 : 0) + " years"
-                      : fixed(a.at("recurrence_days").get<double>(), 0) + " days");
+     << (years >= 1e6   ? std::string("more than a million years")
+         : years >= 1.0 ? fixed(years, years < 10 ? 1 : 0) + " years"
+                        : fixed(a.at("recurrence_days").get<double>(), 0) + " days");
   return os.str();
 }
 

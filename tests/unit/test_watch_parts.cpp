@@ -193,6 +193,9 @@ TEST(AlertLine, SaysWhatWhereAndHowRare) {
       << line;
   EXPECT_NE(line.find("p = 3.1e-21"), std::string::npos) << line;
   EXPECT_NE(line.find("about once in 2.2 years"), std::string::npos) << line;
+  auto rare = a;
+  rare["recurrence_days"] = 3.2e20;
+  EXPECT_NE(vigie::watch::alertLine(rare).find("more than a million years"), std::string::npos);
 }
 
 TEST(AlertsGeoJson, OnePointFeaturePerAlertNullOnALattice) {
