@@ -162,3 +162,19 @@ def documented_reasons(source_dir):
 def rejects_rows(path):
     with open(path, newline="") as fh:
         return list(csv.reader(fh))
+
+
+def session_pids(sid):
+    """Processes still alive in the session the killed command started (its ranks included)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            pids.append(int(name))
+    return pids

@@ -31,22 +31,6 @@ def config(out, events):
     return ic.case_copy(args, os.path.join(w, os.path.basename(out) + ".ini"), [events], out, coverage)
 
 
-def session_pids(sid):
-    """Processes still alive in the session the killed command started (its ranks included)."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(name))
-    return pids
-
-
 def killed_append(cfg, ranks, delay):
     """Starts the append in its own session and SIGKILLs all of it after `delay` s; True if it was killed."""
     cmd = [args.vigie, "ingest", "--append", "--config", cfg]
@@ -61,8 +45,8 @@ def killed_append(cfg, ranks, delay):
         pass
     p.wait()
     deadline = time.time() + 10
-    while session_pids(p.pid) and time.time() < deadline:
-        for pid in session_pids(p.pid):
+    while ic.session_pids(p.pid) and time.time() < deadline:
+        for pid in ic.session_pids(p.pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

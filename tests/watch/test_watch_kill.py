@@ -31,21 +31,6 @@ replay = [sys.executable, os.path.join(args.source_dir, "scripts", "replay"), ic
           "--to", END]
 
 
-def session_pids(sid):
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            pids.append(int(name))
-    return pids
-
-
 def pipeline(cfg):
     """scripts/replay | mpiexec -n 2 vigie watch --stream -, as one shell pipeline in a session of its own."""
     watch = [args.mpiexec, "-n", "2", args.vigie, "watch", "--config", cfg, "--stream", "-", "--quiet",
@@ -58,7 +43,7 @@ def pipeline(cfg):
 
 def kill_all(rp, wp):
     for _ in range(200):
-        pids = session_pids(rp.pid)
+        pids = ic.session_pids(rp.pid)
         if not pids:
             break
         for pid in pids:
