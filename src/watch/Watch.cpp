@@ -480,6 +480,9 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   if (rank == 0) have_state = std::filesystem::exists(state_path) ? 1 : 0;
   VIGIE_CHECK_MPI(MPI_Bcast(&have_state, 1, MPI_INT, 0, comm));
   const store::Box whole{0, 0, nx, ny};
+  // The bin of the latest event in the journal: where a first start begins, and on a restart, how far the
+  // events appended before the stop reach.
+  const auto last_event = ingest::IngestPipeline::lastEventBin(config, grid, out);
   if (have_state != 0) {
     const auto file = store::FieldFile::open(comm, state_path);
     if (!file.hasAttribute("schema") || file.stringAttribute("schema") != kStateSchema)
@@ -506,8 +509,7 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   } else {
     // By default the first cycle starts after the latest stored event (the store's axis may run on to the
     // end of the declared coverage).
-    const auto last = ingest::IngestPipeline::lastEventBin(config, grid, out);
-    start_bin = last >= 0 ? last + 1 : info.first_bin + info.nt;
+    start_bin = last_event >= 0 ? last_event + 1 : info.first_bin + info.nt;
     if (!s.start.empty()) {
       const auto d = ingest::parseIsoDay(s.start, "watch.start");
       start_bin = binning.binOfDay(d);
@@ -566,6 +568,7 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   std::vector<std::vector<double>> base_log(static_cast<std::size_t>(K), std::vector<double>(owned, 0.0));
   std::vector<double> half_var(owned, 0.0);
   double mean_rate = 0.0;
+  double prior_model_total = 0.0;  // the model's expected events over the cycle of the current prior
   const auto prior = [&](std::int64_t a, std::int64_t e) {
     core::ScopedTimer timer("watch forecast");
     const double len = day(e) - day(a);
@@ -574,6 +577,7 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
     // Shrinkage towards the mean rate of an active cell (mass-preserving: the total is the model's), so no
     // cell is forecast as impossible.
     const double total = core::orderedSum(comm, owned_ids, lam[0]);
+    prior_model_total = total;
     mean_rate = total / std::max<double>(1.0, static_cast<double>(grid.activeCells())) / len;
     const double share = s.rate_floor_share;
     // The corrections are centred in the mean: exp(b - v/2) averages to 1 over a member spread of variance v.
@@ -704,15 +708,12 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
             obs_whole[static_cast<std::size_t>(j + box.j0) * nx + (i + box.i0)];
     const auto e_whole = models::gatherWholeGrid(grid, e_mean, 1);
     std::int64_t observed_total = 0;
-    double expected_total = 0.0, model_total = 0.0;
-    {
-      const auto lam0 = models::gatherWholeGrid(grid, lam[0], 1);
-      for (std::size_t g = 0; g < plane; ++g) {
-        if (whole_mask[g] == 0) continue;
-        observed_total += obs_whole[g];
-        expected_total += e_whole[g];
-        model_total += lam0[g];
-      }
+    double expected_total = 0.0;
+    const double model_total = prior_model_total;
+    for (std::size_t g = 0; g < plane; ++g) {
+      if (whole_mask[g] == 0) continue;
+      observed_total += obs_whole[g];
+      expected_total += e_whole[g];
     }
 
     // Assimilation: the analysis of the log-intensities, then the corrections it implies.
@@ -919,8 +920,7 @@ WatchResult Watch::run(grid::CityGrid& grid, const core::Config& config, const c
   }
   const auto chunk_config = config.withOverrides({{"ingest.events", (dir / "chunk.csv").string()}});
   // One past the bin of the latest event appended (on a restart, events appended before the stop count).
-  std::int64_t data_end =
-      std::max(start_bin + done * cb, ingest::IngestPipeline::lastEventBin(config, grid, out) + 1);
+  std::int64_t data_end = std::max(start_bin + done * cb, last_event + 1);
   std::int64_t rows = 0, appended = 0, rejected = 0;
   double append_s = 0.0;
   bool interrupted = false;
